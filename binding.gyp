@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "tsmio",
+      "sources": [
+        "native/module.c",
+        "native/napi_util.c",
+        "native/errno.c",
+        "native/epoll.c",
+        "native/socket.c",
+        "native/io.c",
+        "native/watch.c"
+      ],
+      "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

@@ -1,0 +1,16 @@
+/**
+ * tsmio: mio for TypeScript. One {@link Poll} over kernel sockets (and, later,
+ * TUN devices and the virtual sockets of a userspace TCP/IP stack).
+ * @packageDocumentation
+ */
+export { Poll, type PollOptions } from "./poll/poll.js";
+export type { Registry } from "./poll/registry.js";
+export { Token } from "./poll/token.js";
+export { Interest } from "./poll/interest.js";
+export { Events, type Event } from "./poll/event.js";
+export { Waker } from "./poll/waker.js";
+export type { Source } from "./poll/source.js";
+export { WOULD_BLOCK, IoError, type WouldBlock } from "./error.js";
+export { SocketAddr, type SocketAddrLike, type Family } from "./net/socket-addr.js";
+export type { Network } from "./net/network.js";
+export { kernel, TcpListener, TcpStream, UdpSocket } from "./net/kernel.js";

@@ -1,0 +1,79 @@
+/**
+ * The native addon (native/*.c): the one narrow interface between tsmio and the
+ * operating system. Syscall wrappers return `>= 0` on success and `-errno` on
+ * failure; {@link check} turns failures into {@link IoError}.
+ * @internal
+ */
+import { createRequire } from "node:module";
+
+/** Descriptor, or a negative errno. */
+type Ret = number;
+
+export interface NativeBinding {
+  errnoName(errno: number): string;
+  strerror(errno: number): string;
+  readonly errno: Readonly<Record<string, number>>;
+
+  epollCreate(): Ret;
+  epollCtl(epfd: number, op: number, fd: number, events: number, token: number): Ret;
+  epollWait(epfd: number, out: Float64Array, first: number, maxEvents: number, timeoutMs: number): Ret;
+  eventfdCreate(): Ret;
+  eventfdWrite(fd: number): Ret;
+  eventfdRead(fd: number): Ret;
+
+  socket(domain: number, type: number, protocol: number): Ret;
+  socketpair(domain: number, type: number, out: Int32Array): Ret;
+  pipe(out: Int32Array): Ret;
+  bind(fd: number, addr: Uint8Array): Ret;
+  connect(fd: number, addr: Uint8Array): Ret;
+  listen(fd: number, backlog: number): Ret;
+  accept(fd: number, addrOut: Uint8Array): Ret;
+  getsockname(fd: number, addrOut: Uint8Array): Ret;
+  getpeername(fd: number, addrOut: Uint8Array): Ret;
+  shutdown(fd: number, how: number): Ret;
+  close(fd: number): Ret;
+  getsockopt(fd: number, level: number, name: number): Ret;
+  setsockopt(fd: number, level: number, name: number, value: number): Ret;
+  setLinger(fd: number, on: number, seconds: number): Ret;
+
+  read(fd: number, buf: Uint8Array): Ret;
+  write(fd: number, buf: Uint8Array): Ret;
+  recv(fd: number, buf: Uint8Array, flags: number): Ret;
+  send(fd: number, buf: Uint8Array, flags: number): Ret;
+  recvfrom(fd: number, buf: Uint8Array, flags: number, addrOut: Uint8Array): Ret;
+  sendto(fd: number, buf: Uint8Array, flags: number, addr: Uint8Array): Ret;
+  readv(fd: number, bufs: readonly Uint8Array[]): Ret;
+  writev(fd: number, bufs: readonly Uint8Array[]): Ret;
+  sendv(fd: number, bufs: readonly Uint8Array[]): Ret;
+
+  watchCreate(epfd: number, callback: () => void): unknown;
+  watchStart(watcher: unknown): Ret;
+  watchStop(watcher: unknown): Ret;
+  watchClose(watcher: unknown): void;
+
+  readonly ADDR_BUF_LEN: number;
+  readonly MAX_IOV: number;
+  readonly [constant: string]: unknown;
+}
+
+/** Integer constants of the platform, named as in C (AF_INET, EPOLLIN, ...). */
+export type ConstantName =
+  | "EPOLL_CTL_ADD" | "EPOLL_CTL_MOD" | "EPOLL_CTL_DEL"
+  | "EPOLLIN" | "EPOLLOUT" | "EPOLLPRI" | "EPOLLERR" | "EPOLLHUP" | "EPOLLRDHUP" | "EPOLLET"
+  | "AF_INET" | "AF_INET6" | "AF_UNIX" | "SOCK_STREAM" | "SOCK_DGRAM" | "SOCK_SEQPACKET"
+  | "SOL_SOCKET" | "SO_ERROR" | "SO_REUSEADDR" | "SO_BROADCAST" | "SO_TYPE" | "SO_RCVBUF"
+  | "SO_SNDBUF" | "SO_KEEPALIVE" | "SO_LINGER" | "IPPROTO_IP" | "IPPROTO_IPV6" | "IPPROTO_TCP"
+  | "IPPROTO_UDP" | "IP_TTL" | "IPV6_UNICAST_HOPS" | "IPV6_V6ONLY" | "TCP_NODELAY"
+  | "SHUT_RD" | "SHUT_WR" | "SHUT_RDWR" | "MSG_PEEK" | "MSG_OOB" | "MSG_TRUNC"
+  | "MSG_DONTWAIT" | "MSG_NOSIGNAL" | "MSG_WAITALL" | "SOMAXCONN";
+
+const require = createRequire(import.meta.url);
+
+/** The loaded addon. */
+export const sys: NativeBinding = require("../build/Release/tsmio.node") as NativeBinding;
+
+/** Platform constants by their C names (AF_INET, EPOLLIN, ...). */
+export const C = sys as unknown as Readonly<Record<ConstantName, number>>;
+
+/** errno values by name (EAGAIN, EINPROGRESS, ...). */
+export const errno = sys.errno;

@@ -1,0 +1,94 @@
+/**
+ * The base of every kernel-descriptor source: owns the descriptor, registers
+ * it with epoll, closes it once, and answers `EBADF` after `close()`.
+ * @internal
+ */
+import { sys, C } from "../native.js";
+import { IoError, check } from "../error.js";
+import { closeFd, ownFd } from "../fd.js";
+import type { Interest } from "../poll/interest.js";
+import { selectorOf, type Registry } from "../poll/registry.js";
+import type { Source } from "../poll/source.js";
+import type { Token } from "../poll/token.js";
+
+export abstract class FdSource implements Source {
+  private rawFd: number;
+
+  constructor(fd: number) {
+    this.rawFd = fd;
+    ownFd(this, fd);
+  }
+
+  /** The descriptor; throws `IoError` `EBADF` once closed. */
+  protected get fd(): number {
+    if (this.rawFd < 0) throw new IoError("EBADF", `${this.constructor.name} is closed`);
+    return this.rawFd;
+  }
+
+  register(registry: Registry, token: Token, interest: Interest): void {
+    selectorOf(registry).registerFd(this.fd, token, interest);
+  }
+
+  reregister(registry: Registry, token: Token, interest: Interest): void {
+    selectorOf(registry).reregisterFd(this.fd, token, interest);
+  }
+
+  deregister(registry: Registry): void {
+    selectorOf(registry).deregisterFd(this.fd);
+  }
+
+  /** Closes the descriptor (which also removes it from every poll). Idempotent. */
+  close(): void {
+    if (this.rawFd < 0) return;
+    closeFd(this, this.rawFd);
+    this.rawFd = -1;
+  }
+}
+
+/** Sockets: the descriptor plus SO_ERROR and integer options. @internal */
+export abstract class SocketSource extends FdSource {
+  /** Takes and clears the pending socket error (`SO_ERROR`), or null if none. */
+  takeError(): IoError | null {
+    const e = this.getOpt(C.SOL_SOCKET, C.SO_ERROR, "getsockopt");
+    return e === 0 ? null : IoError.fromErrno(e, "SO_ERROR");
+  }
+
+  protected getOpt(level: number, name: number, what = "getsockopt"): number {
+    return check(sys.getsockopt(this.fd, level, name), what);
+  }
+
+  protected setOpt(level: number, name: number, value: number, what = "setsockopt"): void {
+    check(sys.setsockopt(this.fd, level, name, value), what);
+  }
+}
+
+/** Throws `TypeError` unless `buf` is a Uint8Array (a Buffer is one). */
+export function checkBuf(buf: unknown, what = "buffer"): asserts buf is Uint8Array {
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+}
+
+/** Throws `TypeError` unless `bufs` is an array of Uint8Array. */
+export function checkBufs(bufs: unknown): asserts bufs is Uint8Array[] {
+  if (!Array.isArray(bufs) || !bufs.every((b) => b instanceof Uint8Array)) {
+    throw new TypeError("buffers must be an array of Uint8Array");
+  }
+}
+
+/** `"read" | "write" | "both"` to SHUT_*. */
+export function shutdownHow(how: "read" | "write" | "both"): number {
+  switch (how) {
+    case "read":
+      return C.SHUT_RD;
+    case "write":
+      return C.SHUT_WR;
+    case "both":
+      return C.SHUT_RDWR;
+    default:
+      throw new TypeError(`shutdown expects "read", "write" or "both", got ${String(how)}`);
+  }
+}
+
+/** Throws `TypeError` unless `n` is a TTL / hop limit in 1..255. */
+export function checkTtl(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 255) throw new TypeError(`ttl must be an integer in 1..255, got ${String(n)}`);
+}
