@@ -67,10 +67,10 @@ export type ConstantName =
   | "SHUT_RD" | "SHUT_WR" | "SHUT_RDWR" | "MSG_PEEK" | "MSG_OOB" | "MSG_TRUNC"
   | "MSG_DONTWAIT" | "MSG_NOSIGNAL" | "MSG_WAITALL" | "SOMAXCONN";
 
-const require = createRequire(import.meta.url);
+const loadAddon = createRequire(import.meta.url);
 
 /** The loaded addon. */
-export const sys: NativeBinding = require("../build/Release/tsmio.node") as NativeBinding;
+export const sys: NativeBinding = loadAddon("../build/Release/tsmio.node") as NativeBinding;
 
 /** Platform constants by their C names (AF_INET, EPOLLIN, ...). */
 export const C = sys as unknown as Readonly<Record<ConstantName, number>>;
