@@ -38,7 +38,9 @@ describe("package", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "tsmio-consumer-"));
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+    // a linked checkout is already built: its install scripts need not run again
+    const pkg = { name: "consumer", private: true, type: "module", allowScripts: { tsmio: false } };
+    writeFileSync(join(dir, "package.json"), JSON.stringify(pkg));
     writeFileSync(join(dir, "main.js"), CONSUMER);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
