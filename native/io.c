@@ -5,7 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define MAX_IOV 64
+#define MAX_IOV 1024 /* IOV_MAX on Linux */
 
 static int fd_buf(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
                   int32_t *fd, uint8_t **buf, size_t *len) {
@@ -90,7 +90,8 @@ static napi_value sendto_js(napi_env env, napi_callback_info info) {
   return result(env, sendto(fd, buf, len, flags | MSG_NOSIGNAL, sa, l));
 }
 
-/* Fills iov from a JS array of Uint8Arrays; returns the count or -1 after throwing. */
+/* Fills iov from a JS array of Uint8Arrays (at most MAX_IOV non-empty ones);
+ * returns the count or -1 after throwing. */
 static int iov_from(napi_env env, napi_value arr, struct iovec *iov) {
   bool is_arr = false;
   uint32_t n;
@@ -99,17 +100,20 @@ static int iov_from(napi_env env, napi_value arr, struct iovec *iov) {
     return -1;
   }
   napi_get_array_length(env, arr, &n);
-  if (n > MAX_IOV) n = MAX_IOV;
-  for (uint32_t i = 0; i < n; i++) {
+  int used = 0;
+  /* empty buffers are skipped, so a short transfer means real backpressure */
+  for (uint32_t i = 0; i < n && used < MAX_IOV; i++) {
     napi_value el;
     uint8_t *data;
     size_t len;
     napi_get_element(env, arr, i, &el);
     if (!arg_bytes(env, el, &data, &len)) return -1;
-    iov[i].iov_base = data;
-    iov[i].iov_len = len;
+    if (len == 0) continue;
+    iov[used].iov_base = data;
+    iov[used].iov_len = len;
+    used++;
   }
-  return (int)n;
+  return used;
 }
 
 /* readv(fd, bufs) / writev(fd, bufs) for any descriptor; sockets write with
@@ -117,7 +121,7 @@ static int iov_from(napi_env env, napi_value arr, struct iovec *iov) {
 static napi_value vec_io(napi_env env, napi_callback_info info, int kind) {
   GET_ARGS(2);
   int32_t fd;
-  struct iovec iov[MAX_IOV];
+  static __thread struct iovec iov[MAX_IOV];
   if (!arg_int32(env, argv[0], &fd)) return NULL;
   int n = iov_from(env, argv[1], iov);
   if (n < 0) return NULL;

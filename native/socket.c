@@ -126,6 +126,19 @@ static napi_value setsockopt_js(napi_env env, napi_callback_info info) {
   return result(env, setsockopt(fd, level, name, &v, sizeof v));
 }
 
+/* setsockoptBytes(fd, level, name, value: Uint8Array) -> 0 | -errno: options
+ * whose value is a struct (ip_mreq, ipv6_mreq), built in JS. */
+static napi_value setsockopt_bytes_js(napi_env env, napi_callback_info info) {
+  GET_ARGS(4);
+  int32_t fd, level, name;
+  uint8_t *data;
+  size_t len;
+  if (!arg_int32(env, argv[0], &fd) || !arg_int32(env, argv[1], &level) ||
+      !arg_int32(env, argv[2], &name) || !arg_bytes(env, argv[3], &data, &len))
+    return NULL;
+  return result(env, setsockopt(fd, level, name, data, (socklen_t)len));
+}
+
 /* setLinger(fd, onoff, seconds): SO_LINGER, used to reset a connection on close. */
 static napi_value set_linger_js(napi_env env, napi_callback_info info) {
   GET_ARGS(3);
@@ -152,6 +165,7 @@ void init_socket(napi_env env, napi_value exports) {
   register_fn(env, exports, "getsockopt", getsockopt_js);
   register_fn(env, exports, "setsockopt", setsockopt_js);
   register_fn(env, exports, "setLinger", set_linger_js);
+  register_fn(env, exports, "setsockoptBytes", setsockopt_bytes_js);
   register_int(env, exports, "ADDR_BUF_LEN", (int32_t)ADDR_BUF_LEN);
 #define C(x) register_int(env, exports, #x, x);
   C(AF_INET) C(AF_INET6) C(AF_UNIX) C(SOCK_STREAM) C(SOCK_DGRAM) C(SOCK_SEQPACKET)
@@ -159,5 +173,7 @@ void init_socket(napi_env env, napi_value exports) {
   C(SO_KEEPALIVE) C(SO_LINGER) C(IPPROTO_IP) C(IPPROTO_IPV6) C(IPPROTO_TCP) C(IPPROTO_UDP)
   C(IP_TTL) C(IPV6_UNICAST_HOPS) C(IPV6_V6ONLY) C(TCP_NODELAY) C(SHUT_RD) C(SHUT_WR) C(SHUT_RDWR)
   C(MSG_PEEK) C(MSG_OOB) C(MSG_TRUNC) C(MSG_DONTWAIT) C(MSG_NOSIGNAL) C(MSG_WAITALL) C(SOMAXCONN)
+  C(IP_MULTICAST_TTL) C(IP_MULTICAST_LOOP) C(IP_ADD_MEMBERSHIP) C(IP_DROP_MEMBERSHIP)
+  C(IPV6_MULTICAST_LOOP) C(IPV6_ADD_MEMBERSHIP) C(IPV6_DROP_MEMBERSHIP)
 #undef C
 }

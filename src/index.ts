@@ -14,3 +14,8 @@ export { WOULD_BLOCK, IoError, type WouldBlock } from "./error.js";
 export { SocketAddr, type SocketAddrLike, type Family } from "./net/socket-addr.js";
 export type { Network } from "./net/network.js";
 export { kernel, TcpListener, TcpStream, UdpSocket } from "./net/kernel.js";
+export type { KernelUdpSocket } from "./net/udp.js";
+export { UnixListener, UnixStream, UnixDatagram } from "./net/unix.js";
+export { UnixSocketAddr, type UnixSocketAddrLike } from "./net/sockaddr.js";
+export { pipe, Sender, Receiver } from "./net/pipe.js";
+export { SourceFd } from "./net/source-fd.js";

@@ -35,6 +35,8 @@ export interface NativeBinding {
   getsockopt(fd: number, level: number, name: number): Ret;
   setsockopt(fd: number, level: number, name: number, value: number): Ret;
   setLinger(fd: number, on: number, seconds: number): Ret;
+  /** setsockopt with a struct value (ip_mreq, ipv6_mreq) given as bytes */
+  setsockoptBytes(fd: number, level: number, name: number, value: Uint8Array): Ret;
 
   read(fd: number, buf: Uint8Array): Ret;
   write(fd: number, buf: Uint8Array): Ret;
@@ -65,7 +67,9 @@ export type ConstantName =
   | "SO_SNDBUF" | "SO_KEEPALIVE" | "SO_LINGER" | "IPPROTO_IP" | "IPPROTO_IPV6" | "IPPROTO_TCP"
   | "IPPROTO_UDP" | "IP_TTL" | "IPV6_UNICAST_HOPS" | "IPV6_V6ONLY" | "TCP_NODELAY"
   | "SHUT_RD" | "SHUT_WR" | "SHUT_RDWR" | "MSG_PEEK" | "MSG_OOB" | "MSG_TRUNC"
-  | "MSG_DONTWAIT" | "MSG_NOSIGNAL" | "MSG_WAITALL" | "SOMAXCONN";
+  | "MSG_DONTWAIT" | "MSG_NOSIGNAL" | "MSG_WAITALL" | "SOMAXCONN"
+  | "IP_MULTICAST_TTL" | "IP_MULTICAST_LOOP" | "IP_ADD_MEMBERSHIP" | "IP_DROP_MEMBERSHIP"
+  | "IPV6_MULTICAST_LOOP" | "IPV6_ADD_MEMBERSHIP" | "IPV6_DROP_MEMBERSHIP";
 
 const loadAddon = createRequire(import.meta.url);
 

@@ -8,11 +8,14 @@ import { IoError, check } from "../error.js";
 import { closeFd, ownFd } from "../fd.js";
 import type { Interest } from "../poll/interest.js";
 import { selectorOf, type Registry } from "../poll/registry.js";
+import type { Selector } from "../poll/selector.js";
 import type { Source } from "../poll/source.js";
 import type { Token } from "../poll/token.js";
 
 export abstract class FdSource implements Source {
   private rawFd: number;
+  /** the poll this source is registered with: one at a time, as in mio */
+  private registeredWith: Selector | null = null;
 
   constructor(fd: number) {
     this.rawFd = fd;
@@ -26,7 +29,14 @@ export abstract class FdSource implements Source {
   }
 
   register(registry: Registry, token: Token, interest: Interest): void {
-    selectorOf(registry).registerFd(this.fd, token, interest);
+    const selector = selectorOf(registry);
+    const fd = this.fd;
+    const other = this.registeredWith;
+    if (other !== null && other !== selector && !other.closed) {
+      throw new IoError("EEXIST", "already registered with another Registry");
+    }
+    selector.registerFd(fd, token, interest);
+    this.registeredWith = selector;
   }
 
   reregister(registry: Registry, token: Token, interest: Interest): void {
@@ -35,6 +45,7 @@ export abstract class FdSource implements Source {
 
   deregister(registry: Registry): void {
     selectorOf(registry).deregisterFd(this.fd);
+    this.registeredWith = null;
   }
 
   /** Closes the descriptor (which also removes it from every poll). Idempotent. */

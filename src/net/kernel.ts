@@ -32,7 +32,10 @@ export const TcpStream = {
 };
 
 export type UdpSocket = UdpSocketApi;
-/** Kernel UDP sockets: `UdpSocket.bind("127.0.0.1:0")`. */
+/**
+ * Kernel UDP sockets: `UdpSocket.bind("127.0.0.1:0")`. The result also has the
+ * kernel-only multicast options of {@link KernelUdpSocket}.
+ */
 export const UdpSocket = {
-  bind: (addr: SocketAddrLike): UdpSocket => kernel.udpBind(addr),
+  bind: (addr: SocketAddrLike): KernelUdpSocket => KernelUdpSocket.open(toSocketAddr(addr)),
 };

@@ -48,10 +48,12 @@ export class KernelTcpStream extends InetSocket implements TcpStream {
   }
 
   read(buf: Uint8Array): number | WouldBlock {
+    checkBuf(buf);
     return checkIo(sys.read(this.fd, buf), "read");
   }
 
   write(buf: Uint8Array): number | WouldBlock {
+    checkBuf(buf);
     return checkIo(sys.send(this.fd, buf, 0), "write");
   }
 
@@ -75,6 +77,7 @@ export class KernelTcpStream extends InetSocket implements TcpStream {
   }
 
   setNoDelay(noDelay: boolean): void {
+    if (typeof noDelay !== "boolean") throw new TypeError(`noDelay must be a boolean, got ${typeof noDelay}`);
     this.setOpt(C.IPPROTO_TCP, C.TCP_NODELAY, noDelay ? 1 : 0);
   }
 

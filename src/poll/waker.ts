@@ -18,6 +18,7 @@ export class Waker {
   constructor(registry: Registry, token: Token) {
     const selector = selectorOf(registry);
     Token(token);
+    if (selector.closed) throw new IoError("EBADF", "poll is closed");
     if (selector.waker) throw new IoError("EEXIST", "only one Waker per Poll");
     const fd = check(sys.eventfdCreate(), "eventfd");
     try {

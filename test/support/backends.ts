@@ -19,6 +19,8 @@ export interface Backend {
   newPoll(): Poll;
   /** `"ip:port"` on the server side; port 0 picks a free port */
   addr(port?: number, family?: 4 | 6): string;
+  /** `"ip:port"` on the client side, for sockets the client binds (UDP) */
+  clientAddr(port?: number, family?: 4 | 6): string;
 }
 
 export const kernelBackend: Backend = {
@@ -30,6 +32,9 @@ export const kernelBackend: Backend = {
   newPoll: () => new Poll(),
   addr(port = 0, family = 4) {
     return family === 4 ? `${this.ip4}:${port}` : `[${this.ip6}]:${port}`;
+  },
+  clientAddr(port = 0, family = 4) {
+    return this.addr(port, family);
   },
 };
 
