@@ -7,8 +7,8 @@
  *   has no conversion from another socket type.
  * - raw_fd: `as_raw_fd` / `into_raw_fd` / `from_raw_fd` are not in the contract.
  * - priority_event_on_oob_data: sending out-of-band data (`MSG_OOB`) is not in
- *   the contract; it runs kernel-only in test/priority.test.ts. Here:
- *   the contract, so no peer of a backend can produce it.
+ *   the contract, so no peer of a backend can produce it; the scenario runs
+ *   kernel-only in test/priority.test.ts.
  *
  * Adapted:
  * - mio's `echo_listener` and `start_listener` threads are {@link Peer} tasks
