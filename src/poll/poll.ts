@@ -3,9 +3,17 @@ import { sys } from "../native.js";
 import type { Events } from "./event.js";
 import { Registry } from "./registry.js";
 import { Selector } from "./selector.js";
+import { realClock, type Clock } from "./clock.js";
 
 /** Options for {@link Poll}. */
-export interface PollOptions {}
+export interface PollOptions {
+  /**
+   * The clock the poll and the stacks it drives run on. Default: the real
+   * monotonic clock. With a {@link SimClock} the poll runs in virtual time and
+   * never sleeps; kernel sources cannot be registered with it.
+   */
+  clock?: Clock;
+}
 
 /**
  * Waits for readiness of registered sources: kernel sockets through epoll
@@ -18,8 +26,10 @@ export class Poll {
   private watcher: unknown = null;
   private busy = false;
 
-  constructor(_options: PollOptions = {}) {
-    this.selector = new Selector();
+  constructor(options: PollOptions = {}) {
+    const clock = options.clock ?? realClock;
+    if (typeof clock?.now !== "function") throw new TypeError("clock must have a now() method");
+    this.selector = new Selector(clock);
     this.reg = new Registry(this.selector);
   }
 
@@ -53,13 +63,16 @@ export class Poll {
     const timeout = toTimeout(timeoutMs);
     this.enter();
     try {
-      this.selector.select(events, 0);
-      if (!events.isEmpty() || timeout === 0) return;
-      const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+      const selector = this.selector;
+      // virtual time never waits: the clock jumps to the next deadline
+      selector.select(events, selector.virtualTime ? timeout : 0);
+      if (!events.isEmpty() || timeout === 0 || selector.virtualTime) return;
+      const clock = selector.clock;
+      const deadline = timeout < 0 ? Infinity : clock.now() + timeout;
       for (;;) {
-        const left = deadline - performance.now();
-        if (left <= 0) return;
-        await this.wait(left);
+        const now = clock.now();
+        if (now >= deadline) return;
+        await this.wait(Math.min(deadline, selector.nextDeadline()) - now);
         if (this.selector.closed) return events.clear();
         this.selector.select(events, 0);
         if (!events.isEmpty()) return;

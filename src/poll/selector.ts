@@ -8,6 +8,7 @@ import { IoError, check } from "../error.js";
 import { closeFd, ownFd } from "../fd.js";
 import type { Events } from "./event.js";
 import type { Interest } from "./interest.js";
+import { SimClock, type Clock } from "./clock.js";
 
 const ENOENT = -sys.errno.ENOENT!;
 const EEXIST = -sys.errno.EEXIST!;
@@ -43,8 +44,21 @@ export class VirtualRegistration {
   }
 }
 
+/**
+ * Something a Poll drives inside every poll: a userspace stack. `poll(now)`
+ * moves packets and runs due timers; `pollAt()` says when it next needs to run.
+ */
+export interface Driver {
+  poll(now: number): void;
+  pollAt(): number | null;
+}
+
 export class Selector {
   readonly epfd: number;
+  /** true when time is virtual (a SimClock): the selector never sleeps */
+  readonly virtualTime: boolean;
+  private readonly sim: SimClock | null;
+  private readonly drivers: Driver[] = [];
   closed = false;
   /** whether a Waker was made for this selector */
   waker: { close(): void } | null = null;
@@ -53,7 +67,9 @@ export class Selector {
   private queue: VirtualRegistration[] = [];
   private head = 0;
 
-  constructor() {
+  constructor(readonly clock: Clock) {
+    this.sim = clock instanceof SimClock ? clock : null;
+    this.virtualTime = this.sim !== null;
     this.epfd = check(sys.epollCreate(), "epoll_create1");
     ownFd(this, this.epfd);
   }
@@ -63,6 +79,9 @@ export class Selector {
   }
 
   registerFd(fd: number, token: number, interest: Interest): void {
+    if (this.virtualTime) {
+      throw new IoError("EINVAL", "a Poll on a SimClock cannot watch kernel sources: they live in real time");
+    }
     this.ctl(C.EPOLL_CTL_ADD, fd, interest.epollEvents, token);
   }
 
@@ -107,6 +126,37 @@ export class Selector {
     this.onSignal?.();
   }
 
+  /** Drives `d` inside every poll from now on. */
+  drive(d: Driver): void {
+    this.live();
+    if (!this.drivers.includes(d)) this.drivers.push(d);
+  }
+
+  /** Stops driving `d`. */
+  undrive(d: Driver): void {
+    const i = this.drivers.indexOf(d);
+    if (i >= 0) this.drivers.splice(i, 1);
+  }
+
+  /** Runs every driver at the current time. */
+  private runDrivers(): void {
+    const ds = this.drivers;
+    if (ds.length === 0) return;
+    const now = this.clock.now();
+    for (let i = 0; i < ds.length; i++) ds[i]!.poll(now);
+  }
+
+  /** The earliest time a driver needs to run, or Infinity. */
+  nextDeadline(): number {
+    let next = Infinity;
+    const ds = this.drivers;
+    for (let i = 0; i < ds.length; i++) {
+      const t = ds[i]!.pollAt();
+      if (t !== null && t < next) next = t;
+    }
+    return next;
+  }
+
   /** Whether virtual readiness is waiting to be delivered. */
   hasPending(): boolean {
     return this.head < this.queue.length;
@@ -114,17 +164,44 @@ export class Selector {
 
   /**
    * Fills `events`: queued virtual readiness first, then kernel events.
-   * `timeoutMs`: -1 blocks; the wait is skipped when virtual events are queued.
+   * Drivers run first and again whenever one of their deadlines passes.
+   * `timeoutMs`: -1 waits without limit. With real time the wait is
+   * epoll_wait, cut short at the next driver deadline; with virtual time the
+   * clock jumps to the next deadline instead of sleeping.
    */
   select(events: Events, timeoutMs: number): void {
     this.live();
     events.clear();
-    this.drainVirtual(events);
+    const clock = this.clock;
+    const end = timeoutMs < 0 ? Infinity : clock.now() + timeoutMs;
+    for (;;) {
+      this.runDrivers();
+      this.drainVirtual(events);
+      const now = clock.now();
+      const wakeAt = Math.min(end, this.nextDeadline());
+      if (events.len > 0 || now >= end || events.len === events.capacity()) {
+        this.collect(events, 0);
+        return;
+      }
+      if (this.sim !== null) {
+        if (wakeAt === Infinity) {
+          throw new IoError("EDEADLK", "poll would wait forever: nothing is ready and no timer is pending in virtual time");
+        }
+        this.sim.advanceTo(wakeAt);
+        continue;
+      }
+      const wait = wakeAt === Infinity ? -1 : Math.min(Math.max(Math.ceil(wakeAt - now), 0), MAX_TIMEOUT);
+      if (this.collect(events, wait) > 0) return;
+    }
+  }
+
+  /** Appends kernel events (epoll_wait for up to `timeoutMs`); returns how many. */
+  private collect(events: Events, timeoutMs: number): number {
     const room = events.capacity() - events.len;
-    if (room === 0) return;
-    const timeout = events.len > 0 ? 0 : Math.min(timeoutMs, MAX_TIMEOUT);
-    const n = check(sys.epollWait(this.epfd, events.buf, events.len, room, timeout), "epoll_wait");
+    if (room === 0 || this.virtualTime) return 0;
+    const n = check(sys.epollWait(this.epfd, events.buf, events.len, room, timeoutMs), "epoll_wait");
     events.len += n;
+    return n;
   }
 
   private drainVirtual(events: Events): void {

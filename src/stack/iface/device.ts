@@ -1,0 +1,24 @@
+import type { Clock } from "../../poll/clock.js";
+
+/**
+ * Where a stack sends and receives IP packets (no link-layer header: raw IPv4
+ * or IPv6, like a TUN device). Implemented by `Link` ends, `Loopback`,
+ * `TunDevice`, and middleware that wraps another device.
+ */
+export interface Device {
+  /** The largest IP packet the device carries, in bytes. */
+  readonly mtu: number;
+  /**
+   * The next received packet, or null when none is waiting. The bytes stay
+   * valid until the next call to `receive`.
+   */
+  receive(): Uint8Array | null;
+  /** Sends one packet. The device copies what it keeps: the caller may reuse `packet`. */
+  transmit(packet: Uint8Array): void;
+  /** A descriptor that turns readable when packets wait (kernel-backed devices). */
+  readonly fd?: number;
+  /** Gives the device the clock of the stack it is attached to (timed devices need it). */
+  attach?(clock: Clock): void;
+  /** When (on the attached clock, ms) the device next has a packet to receive, or null. */
+  pollAt?(): number | null;
+}
