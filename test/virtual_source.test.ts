@@ -7,17 +7,14 @@
 import { describe, expect, it } from "vitest";
 import { C } from "../src/native.js";
 import { selectorOf } from "../src/poll/registry.js";
-import type { VirtualRegistration } from "../src/poll/selector.js";
+import { VirtualSource } from "../src/stack/virtual-source.js";
 import {
   Events,
   Interest,
-  IoError,
   Poll,
   Token,
   UdpSocket,
   WOULD_BLOCK,
-  type Registry,
-  type Source,
   type WouldBlock,
 } from "../src/index.js";
 import { expectIoError, later, sleepSync, useCleanup } from "./support/harness.js";
@@ -28,29 +25,30 @@ const W = Interest.WRITABLE;
 const own = useCleanup();
 
 /**
- * An in-memory byte channel, always writable, readable while bytes are
- * queued. Like a kernel socket it signals an edge on every arrival, reports
- * its current readiness when (re)registered, and belongs to one poll at a time.
+ * An in-memory byte channel on the stack's own base class for virtual sockets:
+ * always writable, readable while bytes are queued. Like a kernel socket it
+ * signals a wake-up on every arrival, reports its current readiness when
+ * (re)registered, and belongs to one poll at a time.
  */
-class MemoryChannel implements Source {
-  private reg: VirtualRegistration | null = null;
+class MemoryChannel extends VirtualSource {
   private readonly queue: Uint8Array[] = [];
   private eof = false;
 
   /** The peer sends `bytes`. */
   deliver(bytes: Uint8Array): void {
     this.queue.push(bytes);
-    this.reg?.ready(C.EPOLLIN);
+    this.wake(C.EPOLLIN);
   }
 
   /** The peer shuts down its writing half. */
   hangUp(): void {
     this.eof = true;
-    this.reg?.ready(C.EPOLLIN | C.EPOLLRDHUP);
+    this.wake(C.EPOLLIN | C.EPOLLRDHUP);
   }
 
   /** Bytes into `buf`, 0 at end of stream, WOULD_BLOCK while empty. */
   read(buf: Uint8Array): number | WouldBlock {
+    this.live();
     const head = this.queue[0];
     if (head === undefined) return this.eof ? 0 : WOULD_BLOCK;
     const n = Math.min(buf.length, head.length);
@@ -60,36 +58,14 @@ class MemoryChannel implements Source {
     return n;
   }
 
-  register(registry: Registry, token: Token, interest: Interest): void {
-    const selector = selectorOf(registry);
-    if (this.reg !== null && !this.reg.selector.closed) throw new IoError("EEXIST", "already registered");
-    this.reg = selector.registerVirtual(token, interest);
-    this.reg.ready(this.readiness());
-  }
-
-  reregister(registry: Registry, token: Token, interest: Interest): void {
-    const reg = this.registration(registry);
-    reg.selector.reregisterVirtual(reg, token, interest);
-    reg.ready(this.readiness());
-  }
-
-  deregister(registry: Registry): void {
-    const reg = this.registration(registry);
-    reg.selector.deregisterVirtual(reg);
-    this.reg = null;
-  }
-
-  private registration(registry: Registry): VirtualRegistration {
-    const reg = this.reg;
-    if (reg === null || reg.selector !== selectorOf(registry)) throw new IoError("ENOENT", "not registered");
-    return reg;
-  }
-
-  private readiness(): number {
+  protected readiness(): number {
     const readable = this.queue.length > 0 || this.eof ? C.EPOLLIN : 0;
     return C.EPOLLOUT | readable | (this.eof ? C.EPOLLRDHUP : 0);
   }
 }
+
+/** Readiness of a raw registration: readable and writable. */
+const readableWritable = (): number => C.EPOLLIN | C.EPOLLOUT;
 
 type Seen = { token: number; readable: boolean; writable: boolean };
 
@@ -227,7 +203,7 @@ describe("virtual readiness", () => {
     const poll = own(new Poll());
     const events = new Events(8);
     const selector = selectorOf(poll.registry());
-    const reg = selector.registerVirtual(Token(3), R);
+    const reg = selector.registerVirtual(Token(3), R, readableWritable);
     reg.ready(C.EPOLLIN);
     selector.deregisterVirtual(reg);
     reg.ready(C.EPOLLIN);
@@ -253,11 +229,11 @@ describe("virtual readiness", () => {
     expect(pollOnce(poll, events)).toEqual([{ token: 4, readable: true, writable: false }]);
   });
 
-  it("reregister keeps only queued flags that are still of interest", () => {
+  it("a queued registration reports the flags of its interest at delivery", () => {
     const poll = own(new Poll());
     const events = new Events(8);
     const selector = selectorOf(poll.registry());
-    const reg = selector.registerVirtual(Token(1), R.add(W));
+    const reg = selector.registerVirtual(Token(1), R.add(W), readableWritable);
     reg.ready(C.EPOLLIN | C.EPOLLOUT);
     selector.reregisterVirtual(reg, Token(2), W);
     expect(pollOnce(poll, events)).toEqual([{ token: 2, readable: false, writable: true }]);
@@ -329,7 +305,7 @@ describe("virtual readiness", () => {
     const poll = new Poll();
     const channel = new MemoryChannel();
     const selector = selectorOf(poll.registry());
-    const reg = selector.registerVirtual(Token(1), R);
+    const reg = selector.registerVirtual(Token(1), R, readableWritable);
     poll.close();
     reg.ready(C.EPOLLIN);
     expect(selector.hasPending()).toBe(false);

@@ -16,31 +16,36 @@ const ALWAYS = C.EPOLLERR | C.EPOLLHUP;
 const MAX_TIMEOUT = 0x7fffffff;
 
 /**
- * The registration of a virtual source: its token and interest, and its place
- * in the readiness queue. The source reports readiness edges with {@link ready}.
+ * The registration of a virtual source, with epoll's semantics: the source
+ * reports wake-ups with {@link ready}; a wake-up that meets the interest
+ * queues the registration once; when the poll delivers it, the event carries
+ * the source's readiness at that moment (and nothing, if it has none left).
  */
 export class VirtualRegistration {
-  /** epoll bits waiting to be delivered; 0 when not queued */
-  pending = 0;
+  /** whether it waits in the readiness queue */
+  queued = false;
   /** false once deregistered */
   active = true;
+  /** the interest's epoll bits, plus errors and hang-ups (always reported) */
   mask: number;
 
   constructor(
     readonly selector: Selector,
     public token: number,
     interest: Interest,
+    /** the source's current readiness as epoll bits */
+    readonly readiness: () => number,
   ) {
     this.mask = interest.epollEvents | ALWAYS;
   }
 
   /**
-   * Reports a readiness edge (epoll bits: EPOLLIN, EPOLLOUT, EPOLLRDHUP,
-   * EPOLLPRI, EPOLLERR, EPOLLHUP). Bits outside the interest are dropped, as
-   * epoll does; errors and hang-ups are always reported.
+   * Reports a wake-up with the epoll bits that caused it (EPOLLIN, EPOLLOUT,
+   * EPOLLRDHUP, EPOLLPRI, EPOLLERR, EPOLLHUP). Bits outside the interest do
+   * not queue an event, as with epoll.
    */
   ready(bits: number): void {
-    if (this.active) this.selector.signal(this, bits & this.mask);
+    if (this.active && (bits & this.mask) !== 0) this.selector.signal(this);
   }
 }
 
@@ -101,28 +106,26 @@ export class Selector {
     check(r, "epoll_ctl");
   }
 
-  registerVirtual(token: number, interest: Interest): VirtualRegistration {
+  registerVirtual(token: number, interest: Interest, readiness: () => number): VirtualRegistration {
     this.live();
-    return new VirtualRegistration(this, token, interest);
+    return new VirtualRegistration(this, token, interest, readiness);
   }
 
   reregisterVirtual(reg: VirtualRegistration, token: number, interest: Interest): void {
     this.live();
     reg.token = token;
     reg.mask = interest.epollEvents | ALWAYS;
-    reg.pending &= reg.mask;
   }
 
   deregisterVirtual(reg: VirtualRegistration): void {
     reg.active = false;
-    reg.pending = 0;
   }
 
   /** @see VirtualRegistration.ready */
-  signal(reg: VirtualRegistration, bits: number): void {
-    if (bits === 0 || this.closed) return;
-    if (reg.pending === 0) this.queue.push(reg);
-    reg.pending |= bits;
+  signal(reg: VirtualRegistration): void {
+    if (reg.queued || this.closed) return;
+    reg.queued = true;
+    this.queue.push(reg);
     this.onSignal?.();
   }
 
@@ -208,10 +211,9 @@ export class Selector {
     const q = this.queue;
     while (this.head < q.length) {
       const reg = q[this.head]!;
-      if (reg.pending !== 0) {
-        if (!events.push(reg.token, reg.pending)) break;
-        reg.pending = 0;
-      }
+      const bits = reg.active ? reg.readiness() & reg.mask : 0;
+      if (bits !== 0 && !events.push(reg.token, bits)) break;
+      reg.queued = false;
       this.head++;
     }
     if (this.head === q.length) {

@@ -37,7 +37,7 @@ export abstract class VirtualSource implements Source {
         throw new IoError("EEXIST", this.reg.selector === selector ? "already registered" : "already registered with another Registry");
       }
     }
-    this.reg = selector.registerVirtual(token, interest);
+    this.reg = selector.registerVirtual(token, interest, () => this.readiness());
     this.reg.ready(this.readiness());
   }
 
@@ -61,7 +61,7 @@ export abstract class VirtualSource implements Source {
     return reg;
   }
 
-  /** Reports a readiness edge (epoll bits) to the poll this socket is registered with. */
+  /** Reports a wake-up (the epoll bits that caused it) to the poll this socket is registered with. */
   protected wake(bits: number): void {
     this.reg?.ready(bits);
   }

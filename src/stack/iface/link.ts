@@ -1,0 +1,179 @@
+/**
+ * An in-memory point-to-point link between two Devices, with seeded
+ * impairments: the same seed and the same transmit schedule give the same
+ * packets at the same (virtual) times.
+ */
+import { type Clock, realClock } from "../../poll/clock.js";
+import { mtuOf, nonNegative, probability, seedOf } from "./check.js";
+import type { Device } from "./device.js";
+import { type LinkDirectionStats, LinkDirection, type LinkParams } from "./link-direction.js";
+
+/** Options of a {@link Link}; all optional, every impairment off by default. */
+export interface LinkOptions {
+  /** Largest packet carried, in bytes (68..65535, default 1500); larger ones are dropped. */
+  mtu?: number;
+  /** One-way propagation delay in ms (default 0). */
+  delayMs?: number;
+  /**
+   * Extra delay, uniform in [0, jitterMs), drawn per packet (default 0). Jitter
+   * larger than the gap between two packets reorders them, as netem does.
+   */
+  jitterMs?: number;
+  /** Probability that a packet is lost on the wire (default 0). */
+  loss?: number;
+  /** Probability that a packet is delivered twice (default 0). */
+  duplicate?: number;
+  /** Probability that a copy is held back by `reorderDelayMs`, so later packets overtake it (default 0). */
+  reorder?: number;
+  /** How long a held-back copy is delayed, in ms (default `max(delayMs, 1)`). */
+  reorderDelayMs?: number;
+  /** Probability that one random bit of a copy is flipped (default 0). */
+  corrupt?: number;
+  /** Transmitter rate in bits per second; 0 (default) means unlimited, no serialization delay and no queue. */
+  bandwidthBps?: number;
+  /**
+   * With a bandwidth: the most bytes that may wait for the transmitter,
+   * counting the unsent part of the packet being serialized. A packet that
+   * would exceed it is tail-dropped. Default 100 × mtu; must be >= mtu.
+   */
+  queueBytes?: number;
+  /** Seed of every random choice (any safe integer, default 0). */
+  seed?: number;
+}
+
+/** Counters of both directions of a {@link Link}. */
+export interface LinkStats {
+  /** Packets transmitted on `link.a`, received on `link.b`. */
+  aToB: LinkDirectionStats;
+  /** Packets transmitted on `link.b`, received on `link.a`. */
+  bToA: LinkDirectionStats;
+}
+
+/**
+ * One end of a {@link Link} (`link.a` or `link.b`), a Device whose packets
+ * come out of the other end. Made by the Link.
+ */
+export class LinkEnd implements Device {
+  /** @internal */
+  constructor(
+    private readonly link: Link,
+    private readonly outgoing: LinkDirection,
+    private readonly incoming: LinkDirection,
+    /** The largest IP packet carried, in bytes. */
+    readonly mtu: number,
+  ) {}
+
+  /** The next packet whose arrival time has come on the link's clock, or null. */
+  receive(): Uint8Array | null {
+    return this.incoming.receive(this.link.now());
+  }
+
+  /** Puts a copy of `packet` on the wire towards the other end. */
+  transmit(packet: Uint8Array): void {
+    this.outgoing.send(packet, this.link.now(), this.link.isDown());
+  }
+
+  /**
+   * Sets the clock of the whole link (both ends share one). Throws a TypeError
+   * if the link is already attached to a different clock. Attach before the
+   * first transmit: until then the link runs on the real clock.
+   */
+  attach(clock: Clock): void {
+    this.link.useClock(clock);
+  }
+
+  /** The arrival time of the next packet for this end (possibly already past), or null. */
+  pollAt(): number | null {
+    return this.incoming.nextArrival();
+  }
+}
+
+/**
+ * A pair of connected Devices, `a` and `b`, carrying raw IP packets. A packet
+ * transmitted at time t on one end arrives at the other at
+ * `max(t, transmitter free) + bytes·8/bandwidthBps + delayMs + jitter`
+ * (plus `reorderDelayMs` when held back), unless dropped. Each direction has
+ * its own transmitter and its own random streams derived from `seed`.
+ *
+ * @example
+ * const link = new Link({ mtu: 1500, delayMs: 5, loss: 0.01, seed: 7 });
+ * link.a.attach(clock); link.b.attach(clock);
+ * link.a.transmit(packet); // arrives on link.b 5 ms later, 99 % of the time
+ */
+export class Link {
+  /** One end. */
+  readonly a: LinkEnd;
+  /** The other end. */
+  readonly b: LinkEnd;
+  private readonly ab: LinkDirection;
+  private readonly ba: LinkDirection;
+  private clock: Clock = realClock;
+  private attached = false;
+  private down = false;
+
+  /** Throws a TypeError naming the option that is out of range. */
+  constructor(options: LinkOptions = {}) {
+    const mtu = mtuOf(options.mtu, 1500);
+    const delayMs = nonNegative("delayMs", options.delayMs, 0);
+    const bandwidthBps = nonNegative("bandwidthBps", options.bandwidthBps, 0);
+    const queueBytes = nonNegative("queueBytes", options.queueBytes, 100 * mtu);
+    if (queueBytes < mtu) throw new TypeError(`queueBytes must be >= mtu (${mtu}), got ${queueBytes}`);
+    const params: LinkParams = {
+      mtu,
+      delayMs,
+      jitterMs: nonNegative("jitterMs", options.jitterMs, 0),
+      loss: probability("loss", options.loss),
+      duplicate: probability("duplicate", options.duplicate),
+      reorder: probability("reorder", options.reorder),
+      reorderDelayMs: nonNegative("reorderDelayMs", options.reorderDelayMs, Math.max(delayMs, 1)),
+      corrupt: probability("corrupt", options.corrupt),
+      bandwidthBps,
+      queueBytes,
+    };
+    const seed = seedOf(options.seed);
+    this.ab = new LinkDirection(params, seed, "a>b");
+    this.ba = new LinkDirection(params, seed, "b>a");
+    this.a = new LinkEnd(this, this.ab, this.ba, mtu);
+    this.b = new LinkEnd(this, this.ba, this.ab, mtu);
+  }
+
+  /** A snapshot of the counters of both directions. */
+  stats(): LinkStats {
+    return { aToB: this.ab.stats(), bToA: this.ba.stats() };
+  }
+
+  /**
+   * Takes the link down (a partition) or brings it back up. Going down loses
+   * every packet still on the wire in both directions (packets that have
+   * already arrived stay receivable); while down, every transmitted packet is
+   * dropped. Counted as `dropped.down`.
+   */
+  setDown(down: boolean): void {
+    if (typeof down !== "boolean") throw new TypeError(`setDown expects a boolean, got ${typeof down}`);
+    if (down && !this.down) {
+      const now = this.now();
+      this.ab.cut(now);
+      this.ba.cut(now);
+    }
+    this.down = down;
+  }
+
+  /** Whether the link is down. */
+  isDown(): boolean {
+    return this.down;
+  }
+
+  /** The link's current time, ms. @internal */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Called by the ends' `attach`. @internal */
+  useClock(clock: Clock): void {
+    if (this.attached && clock !== this.clock) {
+      throw new TypeError("both ends of a Link must be attached to the same clock");
+    }
+    this.clock = clock;
+    this.attached = true;
+  }
+}
