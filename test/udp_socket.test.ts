@@ -40,7 +40,7 @@ import {
   type WouldBlock,
 } from "../src/index.js";
 import type { UdpSocket as UdpSocketApi } from "../src/net/network.js";
-import { backends } from "./support/backends.js";
+import { udpBackends as backends } from "./support/backends.js";
 import { expectNonBlockingCloexec } from "./support/fdinfo.js";
 import { useCleanup } from "./support/harness.js";
 import { DATA1, DATA2, assertWouldBlock, expectEvents, expectNoEvents, ok, untilReady } from "./support/util.js";

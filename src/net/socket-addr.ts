@@ -6,6 +6,9 @@
 /** An IP address family. */
 export type Family = 4 | 6;
 
+/** Address bytes of SocketAddrs, computed once (kept out of the object so equality ignores it). */
+const ipBytesCache = new WeakMap<SocketAddr, Uint8Array>();
+
 /** An IP address and port. `toString()` gives `"10.0.0.1:80"` or `"[fd00::1]:80"`. */
 export class SocketAddr {
   /** The address in canonical text form (`"10.0.0.1"`, `"fd00::1"`). */
@@ -25,6 +28,17 @@ export class SocketAddr {
     this.scopeId = this.family === 6 ? scopeId >>> 0 : 0;
   }
 
+  /** The address of 4 or 16 address bytes and a port (no validation beyond the length). */
+  static fromBytes(bytes: Uint8Array, port: number, scopeId = 0): SocketAddr {
+    const a = Object.create(SocketAddr.prototype) as { -readonly [K in keyof SocketAddr]: SocketAddr[K] };
+    a.family = bytes.length === 4 ? 4 : 6;
+    a.ip = formatIp(bytes);
+    a.port = port;
+    a.scopeId = a.family === 6 ? scopeId >>> 0 : 0;
+    ipBytesCache.set(a as SocketAddr, bytes.slice());
+    return a as SocketAddr;
+  }
+
   /** Parses `"1.2.3.4:80"` or `"[::1]:80"`; throws `TypeError` on anything else. */
   static parse(s: string): SocketAddr {
     if (typeof s !== "string") throw new TypeError(`socket address must be a string, got ${typeof s}`);
@@ -39,9 +53,11 @@ export class SocketAddr {
     return new SocketAddr(ip, port, m[2] ? Number(m[2]) : 0);
   }
 
-  /** The address bytes: 4 for IPv4, 16 for IPv6. */
+  /** The address bytes: 4 for IPv4, 16 for IPv6 (shared: do not modify). */
   ipBytes(): Uint8Array {
-    return parseIp(this.ip)!;
+    let b = ipBytesCache.get(this);
+    if (b === undefined) ipBytesCache.set(this, (b = parseIp(this.ip)!));
+    return b;
   }
 
   /** Whether `other` is the same address and port. */

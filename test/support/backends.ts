@@ -1,10 +1,10 @@
 /**
- * The backends the TCP/UDP scenarios run against. Today: the kernel over
- * loopback. The userspace stack (virtual↔virtual over a Link) and the TUN
- * (kernel↔virtual) join this list in later issues; scenarios written against
+ * The backends the TCP/UDP scenarios run against: the kernel over loopback,
+ * and the userspace stack (two Stacks over a Link, in virtual time). The TUN
+ * (kernel↔virtual) joins in a later issue; scenarios written against
  * `Backend` run on all of them unchanged.
  */
-import { Poll, kernel, type Network } from "../../src/index.js";
+import { Link, Poll, SimClock, Stack, kernel, type Network } from "../../src/index.js";
 
 export interface Backend {
   /** name shown in test titles */
@@ -38,4 +38,46 @@ export const kernelBackend: Backend = {
   },
 };
 
+/**
+ * virtual↔virtual: a client Stack (10.0.0.1, fd00::1) and a server Stack
+ * (10.0.0.2, fd00::2) over a fault-free Link, driven by a Poll on a SimClock.
+ * Each `newPoll()` builds a fresh world; `server`/`client` are its stacks.
+ */
+export function virtualBackend(): Backend {
+  let server: Stack | null = null;
+  let client: Stack | null = null;
+  const world = (): { server: Stack; client: Stack } => {
+    if (!server || !client) throw new Error("call newPoll() first: it builds the virtual network");
+    return { server, client };
+  };
+  return {
+    name: "virtual",
+    get server(): Network {
+      return world().server;
+    },
+    get client(): Network {
+      return world().client;
+    },
+    ip4: "10.0.0.2",
+    ip6: "fd00::2",
+    newPoll() {
+      const poll = new Poll({ clock: new SimClock() });
+      const link = new Link({ mtu: 1500 });
+      client = new Stack({ poll, device: link.a, addresses: ["10.0.0.1/24", "fd00::1/64"] });
+      server = new Stack({ poll, device: link.b, addresses: ["10.0.0.2/24", "fd00::2/64"] });
+      return poll;
+    },
+    addr(port = 0, family = 4) {
+      return family === 4 ? `10.0.0.2:${port}` : `[fd00::2]:${port}`;
+    },
+    clientAddr(port = 0, family = 4) {
+      return family === 4 ? `10.0.0.1:${port}` : `[fd00::1]:${port}`;
+    },
+  };
+}
+
+/** Backends for the TCP scenarios (the stack's TCP arrives in a later issue). */
 export const backends: Backend[] = [kernelBackend];
+
+/** Backends for the UDP scenarios. */
+export const udpBackends: Backend[] = [kernelBackend, virtualBackend()];

@@ -1,0 +1,146 @@
+/**
+ * An IP interface: a Device with its addresses and routes. It answers "is
+ * this address mine", picks source addresses, and sends IP datagrams,
+ * fragmenting those larger than the MTU. Datagrams to its own addresses
+ * (and to 127.0.0.0/8 and ::1, always present as on Linux) loop back inside
+ * the stack without touching the device.
+ */
+import { IoError } from "../../error.js";
+import { IPV4_MIN_HEADER, IPV6_HEADER, emitIpv4, emitIpv6 } from "../wire/index.js";
+import { fragmentIpv4, fragmentIpv6 } from "../ip/fragment.js";
+import type { Counters } from "../stats.js";
+import { isBroadcast, isLoopback, isMulticast, parseCidr, prefixMatch, sameIp, type Cidr } from "./cidr.js";
+import type { Device } from "./device.js";
+import { RouteTable, type RouteConfig } from "./routes.js";
+
+/** Room for the largest datagram plus headers. */
+const TX_BUFFER = 65535 + 128;
+
+export class Interface {
+  readonly addresses: Cidr[];
+  readonly routes = new RouteTable();
+  /** datagrams to ourselves, delivered on the next poll */
+  readonly selfQueue: Uint8Array[] = [];
+  private readonly tx = new Uint8Array(TX_BUFFER);
+  private ipv4Id: number;
+  private ipv6Id: number;
+
+  constructor(
+    readonly device: Device,
+    addresses: string[],
+    routes: RouteConfig[],
+    private readonly counters: Counters,
+    idSeed: number,
+  ) {
+    if (!Array.isArray(addresses)) throw new TypeError('addresses must be an array like ["10.0.0.1/24"]');
+    this.addresses = addresses.map(parseCidr);
+    for (const a of this.addresses) this.routes.addConnected(a);
+    for (const r of routes) this.routes.add(r);
+    this.ipv4Id = idSeed & 0xffff;
+    this.ipv6Id = idSeed >>> 0;
+  }
+
+  get mtu(): number {
+    return this.device.mtu;
+  }
+
+  /** Whether `ip` is one of this interface's addresses (or loopback). */
+  isLocal(ip: Uint8Array): boolean {
+    if (isLoopback(ip)) return true;
+    for (const a of this.addresses) if (sameIp(a.bytes, ip)) return true;
+    return false;
+  }
+
+  /** Whether `ip` is a broadcast address of one of our IPv4 prefixes (or 255.255.255.255). */
+  isBroadcast(ip: Uint8Array): boolean {
+    if (ip.length !== 4) return false;
+    if (isBroadcast(ip)) return true;
+    for (const a of this.addresses) if (isBroadcast(ip, a)) return true;
+    return false;
+  }
+
+  /** Whether a datagram to `ip` is for this host. */
+  accepts(ip: Uint8Array): boolean {
+    return this.isLocal(ip) || this.isBroadcast(ip) || isMulticast(ip);
+  }
+
+  /**
+   * The source address for sending to `dst`: `dst` itself for local
+   * destinations, else the address on the route's prefix, else the first of
+   * the family. Throws `ENETUNREACH` when no route leads to `dst`.
+   */
+  sourceFor(dst: Uint8Array): Uint8Array {
+    if (this.isLocal(dst)) return dst;
+    const route = this.routes.lookup(dst);
+    if (route === null && !this.isBroadcast(dst)) throw new IoError("ENETUNREACH", undefined, "connect");
+    const hop = route?.via ?? dst;
+    let fallback: Uint8Array | null = null;
+    for (const a of this.addresses) {
+      if (a.bytes.length !== dst.length) continue;
+      if (prefixMatch(hop, a.bytes, a.prefix)) return a.bytes;
+      fallback ??= a.bytes;
+    }
+    if (fallback === null) throw new IoError("ENETUNREACH", undefined, "connect");
+    return fallback;
+  }
+
+  /**
+   * The buffer to write an upper-layer payload into, at the offset a
+   * datagram to `dst` needs; pass the written length to {@link send}.
+   */
+  payloadBuffer(family: 4 | 6): Uint8Array {
+    return this.tx.subarray(family === 4 ? IPV4_MIN_HEADER : IPV6_HEADER);
+  }
+
+  /**
+   * Sends the payload already written at {@link payloadBuffer}: adds the IP
+   * header, fragments if needed, and hands the packets to the device (or to
+   * the self queue for local destinations).
+   */
+  send(src: Uint8Array, dst: Uint8Array, protocol: number, payloadLength: number, ttl: number): void {
+    const local = this.isLocal(dst);
+    const mtu = local ? 65535 : this.device.mtu;
+    if (!local && this.routes.lookup(dst) === null && !this.isBroadcast(dst)) {
+      throw new IoError("ENETUNREACH", undefined, "sendto");
+    }
+    const out = (pkt: Uint8Array): void => this.emit(pkt, local);
+    if (dst.length === 4) {
+      const h = { src, dst, protocol, payloadLength, ttl, identification: this.nextIpv4Id() };
+      if (IPV4_MIN_HEADER + payloadLength <= mtu) {
+        const hl = emitIpv4(this.tx, h);
+        out(this.tx.subarray(0, hl + payloadLength));
+      } else {
+        fragmentIpv4(h, this.tx.subarray(IPV4_MIN_HEADER, IPV4_MIN_HEADER + payloadLength), mtu, (p) => {
+          this.counters.fragmentsSent++;
+          out(p);
+        });
+      }
+    } else if (IPV6_HEADER + payloadLength <= mtu) {
+      emitIpv6(this.tx, { src, dst, nextHeader: protocol, payloadLength, hopLimit: ttl });
+      out(this.tx.subarray(0, IPV6_HEADER + payloadLength));
+    } else {
+      const payload = this.tx.subarray(IPV6_HEADER, IPV6_HEADER + payloadLength);
+      fragmentIpv6(src, dst, protocol, ttl, this.nextIpv6Id(), payload, mtu, (p) => {
+        this.counters.fragmentsSent++;
+        out(p);
+      });
+    }
+  }
+
+  private emit(packet: Uint8Array, local: boolean): void {
+    this.counters.txPackets++;
+    this.counters.txBytes += packet.length;
+    if (local) this.selfQueue.push(packet.slice());
+    else this.device.transmit(packet);
+  }
+
+  private nextIpv4Id(): number {
+    this.ipv4Id = (this.ipv4Id + 1) & 0xffff;
+    return this.ipv4Id;
+  }
+
+  private nextIpv6Id(): number {
+    this.ipv6Id = (this.ipv6Id + 1) >>> 0;
+    return this.ipv6Id;
+  }
+}

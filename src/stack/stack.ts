@@ -1,0 +1,307 @@
+/**
+ * The userspace TCP/IP stack, shaped like smoltcp's: a `Stack` owns an
+ * interface and its sockets and has no thread or timer of its own. It is
+ * driven: `poll(now)` moves packets between the device and the sockets and
+ * runs due timers; `pollAt()` says when it next needs to run. A Stack made
+ * with a `poll` is driven by that Poll inside every `poll()`/`pollAsync()`.
+ */
+import { IoError } from "../error.js";
+import type { Network } from "../net/network.js";
+import { SocketAddr, toSocketAddr, type SocketAddrLike } from "../net/socket-addr.js";
+import { realClock, type Clock } from "../poll/clock.js";
+import type { Poll } from "../poll/poll.js";
+import { selectorOf } from "../poll/registry.js";
+import type { Driver } from "../poll/selector.js";
+import { Random } from "../random.js";
+import { isUnspecified } from "./iface/cidr.js";
+import type { Device } from "./iface/device.js";
+import { Interface } from "./iface/interface.js";
+import type { RouteConfig } from "./iface/routes.js";
+import { Icmp } from "./icmp.js";
+import { Reassembler } from "./ip/reassembly.js";
+import { Counters, type StackStats } from "./stats.js";
+import { UdpPorts } from "./udp/ports.js";
+import { VirtualUdpSocket, type UdpHost } from "./udp/socket.js";
+import {
+  IPV6_HEADER,
+  Icmpv4TimeExceeded,
+  Icmpv4Type,
+  Icmpv4Unreachable,
+  Icmpv6TimeExceeded,
+  Icmpv6Type,
+  Icmpv6Unreachable,
+  IpProtocol,
+  Ipv4Packet,
+  Ipv6Packet,
+  UDP_HEADER,
+  UdpPacket,
+  emitUdp,
+} from "./wire/index.js";
+
+/** Options for {@link Stack}. */
+export interface StackOptions {
+  /** The Poll that drives this stack (and whose clock it runs on). */
+  poll?: Poll;
+  /** The clock, when there is no `poll` (default: real time). */
+  clock?: Clock;
+  /** Where packets go in and out. */
+  device: Device;
+  /** Interface addresses with prefix: `["10.0.0.1/24", "fd00::1/64"]`. */
+  addresses: string[];
+  /** Extra routes, e.g. a default gateway `{ dest: "0.0.0.0/0", via: "10.0.0.254" }`. */
+  routes?: RouteConfig[];
+  /** Seed of every random choice (ephemeral ports, IP identifications); default 0. */
+  seed?: number;
+  /** How long an incomplete fragmented datagram is kept (ms); default 30,000 (Linux ipfrag_time). */
+  reassemblyTimeoutMs?: number;
+  /** Fragment bytes buffered across datagrams; default 4 MiB (Linux ipfrag_high_thresh). */
+  reassemblyBytes?: number;
+}
+
+const MAX_UDP4 = 65535 - 20 - UDP_HEADER;
+const MAX_UDP6 = 65535 - UDP_HEADER;
+
+/** A userspace TCP/IP host: implements {@link Network} with virtual sockets. */
+export class Stack implements Network, Driver, UdpHost {
+  private readonly iface: Interface;
+  private readonly clock: Clock;
+  private readonly counters = new Counters();
+  private readonly random: Random;
+  private readonly udpPorts: UdpPorts;
+  private readonly icmp: Icmp;
+  private readonly reassembly4: Reassembler;
+  private readonly reassembly6: Reassembler;
+  private readonly ip4 = new Ipv4Packet();
+  private readonly ip6 = new Ipv6Packet();
+  private readonly udp = new UdpPacket();
+  private readonly poller: Poll | undefined;
+  private now = 0;
+  private closed = false;
+
+  constructor(options: StackOptions) {
+    if (options === null || typeof options !== "object") throw new TypeError("Stack needs options { device, addresses }");
+    const { device, poll } = options;
+    if (!device || typeof device.receive !== "function" || typeof device.transmit !== "function") {
+      throw new TypeError("device must implement receive() and transmit()");
+    }
+    const seed = options.seed ?? 0;
+    this.random = new Random(seed, "stack");
+    this.iface = new Interface(device, options.addresses, options.routes ?? [], this.counters, this.random.u32());
+    this.udpPorts = new UdpPorts(new Random(seed, "udp-ports"));
+    this.icmp = new Icmp(this.iface, this.counters, (p, l, lp, r, rp, e) => this.transportError(p, l, lp, r, rp, e));
+    this.reassembly4 = new Reassembler(options.reassemblyTimeoutMs ?? 30_000, options.reassemblyBytes ?? 4 << 20);
+    this.reassembly6 = new Reassembler(options.reassemblyTimeoutMs ?? 60_000, options.reassemblyBytes ?? 4 << 20);
+    this.poller = poll;
+    this.clock = poll ? selectorOf(poll.registry()).clock : (options.clock ?? realClock);
+    device.attach?.(this.clock);
+    this.now = this.clock.now();
+    if (poll) selectorOf(poll.registry()).drive(this);
+  }
+
+  // ---- Network ----------------------------------------------------------
+
+  /** A virtual UDP socket bound to `addr` (port 0 picks a free port). */
+  udpBind(addr: SocketAddrLike): VirtualUdpSocket {
+    const a = toSocketAddr(addr);
+    this.live();
+    const ip = a.ipBytes();
+    if (!isUnspecified(ip) && !this.iface.isLocal(ip)) throw new IoError("EADDRNOTAVAIL", undefined, "bind");
+    const bound = this.udpPorts.claim(a, (port) => SocketAddr.fromBytes(ip, port));
+    const sock = new VirtualUdpSocket(this, bound);
+    this.udpPorts.insert(sock, bound);
+    return sock;
+  }
+
+  tcpBind(addr: SocketAddrLike): never {
+    toSocketAddr(addr);
+    throw new IoError("EPROTONOSUPPORT", "TCP is not in this version of the userspace stack", "socket");
+  }
+
+  tcpConnect(addr: SocketAddrLike): never {
+    return this.tcpBind(addr);
+  }
+
+  // ---- driving ----------------------------------------------------------
+
+  /** Moves packets from the device (and to ourselves) into sockets and runs due timers. */
+  poll(now: number): void {
+    if (this.closed) return;
+    this.now = now;
+    const self = this.iface.selfQueue;
+    for (let i = 0; i < self.length; i++) this.receive(self[i]!);
+    self.length = 0;
+    const device = this.iface.device;
+    for (let pkt = device.receive(); pkt !== null; pkt = device.receive()) this.receive(pkt);
+    this.expireFragments(now);
+  }
+
+  /** When this stack next needs `poll`: a device arrival or a timer; null if never. */
+  pollAt(): number | null {
+    if (this.closed) return null;
+    if (this.iface.selfQueue.length > 0) return this.now;
+    let next = this.iface.device.pollAt?.() ?? null;
+    for (const t of [this.reassembly4.nextDeadline(), this.reassembly6.nextDeadline()]) {
+      if (t !== null && (next === null || t < next)) next = t;
+    }
+    return next;
+  }
+
+  /** Counters of packets in, out and dropped by reason. */
+  stats(): StackStats {
+    return this.counters.snapshot();
+  }
+
+  /** Stops being driven by its Poll. Sockets of a closed stack stay closed to the network. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.poller) selectorOf(this.poller.registry()).undrive(this);
+  }
+
+  private live(): void {
+    if (this.closed) throw new IoError("EBADF", "stack is closed");
+  }
+
+  // ---- ingress ----------------------------------------------------------
+
+  /** One arriving IP packet. Malformed or unexpected packets are counted and dropped. */
+  private receive(pkt: Uint8Array): void {
+    this.counters.rxPackets++;
+    this.counters.rxBytes += pkt.length;
+    const version = pkt.length > 0 ? pkt[0]! >> 4 : 0;
+    if (version === 4) this.receive4(pkt);
+    else if (version === 6) this.receive6(pkt);
+    else this.counters.drop("ip:bad-version");
+  }
+
+  private receive4(pkt: Uint8Array): void {
+    const ip = this.ip4.reset(pkt);
+    const r = ip.check();
+    if (!r.ok) return this.counters.drop(`ipv4:${r.reason}`);
+    const dst = ip.dst;
+    if (!this.iface.accepts(dst)) return this.counters.drop("ipv4:not-for-us");
+    let payload = ip.payload;
+    let packet = pkt.subarray(0, ip.totalLength);
+    if (ip.isFragment) {
+      const key = `${ip.src.join(".")}>${dst.join(".")}/${ip.protocol}/${ip.identification}`;
+      const res = this.reassembly4.add(key, ip.fragmentOffset, payload, ip.moreFragments, packet, this.now);
+      if (!res.done) {
+        if (res.dropped) this.counters.drop(`ipv4:fragment-${res.dropped}`);
+        return;
+      }
+      this.counters.reassembled++;
+      packet = res.first;
+      payload = res.payload;
+      this.ip4.reset(packet);
+    }
+    this.deliver(this.ip4.protocol, this.ip4.src, this.ip4.dst, payload, packet);
+  }
+
+  private receive6(pkt: Uint8Array): void {
+    const ip = this.ip6.reset(pkt);
+    const r = ip.check();
+    if (!r.ok) return this.counters.drop(`ipv6:${r.reason}`);
+    const dst = ip.dst;
+    if (!this.iface.accepts(dst)) return this.counters.drop("ipv6:not-for-us");
+    let payload = ip.upperPayload;
+    let packet = pkt.subarray(0, IPV6_HEADER + ip.payloadLength);
+    let protocol = ip.upperProtocol;
+    if (ip.fragmentHeaderOffset >= 0) {
+      const key = `${ip.src.join(":")}>${dst.join(":")}/${ip.fragmentIdentification}`;
+      const res = this.reassembly6.add(key, ip.fragmentOffset, payload, ip.moreFragments, packet, this.now);
+      if (!res.done) {
+        if (res.dropped) this.counters.drop(`ipv6:fragment-${res.dropped}`);
+        return;
+      }
+      this.counters.reassembled++;
+      packet = res.first;
+      payload = res.payload;
+      this.ip6.reset(packet).check();
+      protocol = this.ip6.upperProtocol;
+    }
+    this.deliver(protocol, this.ip6.src, this.ip6.dst, payload, packet);
+  }
+
+  /** Hands an upper-layer payload to its protocol. `packet` is the IP datagram, for ICMP errors. */
+  private deliver(protocol: number, src: Uint8Array, dst: Uint8Array, payload: Uint8Array, packet: Uint8Array): void {
+    const v4 = src.length === 4;
+    switch (protocol) {
+      case IpProtocol.Udp:
+        return this.receiveUdp(src, dst, payload, packet);
+      case IpProtocol.Icmp:
+        return v4 ? this.icmp.receive4(src, dst, payload) : this.counters.drop("ipv6:icmpv4");
+      case IpProtocol.Icmpv6:
+        return v4 ? this.counters.drop("ipv4:icmpv6") : this.icmp.receive6(src, dst, payload);
+      default:
+        this.counters.drop(`ip:protocol-${protocol}`);
+        if (v4) this.icmp.sendError(packet, Icmpv4Type.DestinationUnreachable, Icmpv4Unreachable.Protocol, "protocol-unreachable", this.now);
+        else this.icmp.sendError(packet, Icmpv6Type.ParameterProblem, 1, "parameter-problem", this.now, packet.length - payload.length - 2);
+    }
+  }
+
+  private receiveUdp(src: Uint8Array, dst: Uint8Array, datagram: Uint8Array, packet: Uint8Array): void {
+    const u = this.udp.reset(datagram);
+    const r = u.check(src, dst);
+    if (!r.ok) return this.counters.drop(`udp:${r.reason}`);
+    const sock = this.udpPorts.lookup(dst, u.dstPort, src, u.srcPort);
+    if (sock === null) {
+      this.counters.drop("udp:no-socket");
+      const v4 = src.length === 4;
+      if (v4) this.icmp.sendError(packet, Icmpv4Type.DestinationUnreachable, Icmpv4Unreachable.Port, "port-unreachable", this.now);
+      else this.icmp.sendError(packet, Icmpv6Type.DestinationUnreachable, Icmpv6Unreachable.Port, "port-unreachable", this.now);
+      return;
+    }
+    if (!sock.deliver(u.payload, SocketAddr.fromBytes(src, u.srcPort))) this.counters.drop("udp:queue-full");
+  }
+
+  private transportError(protocol: number, local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, errno: string): void {
+    if (protocol !== IpProtocol.Udp) return;
+    this.udpPorts.findConnected(local, localPort, remote, remotePort)?.setError(errno);
+  }
+
+  private expireFragments(now: number): void {
+    for (const first of this.reassembly4.expire(now)) {
+      this.icmp.sendError(first, Icmpv4Type.TimeExceeded, Icmpv4TimeExceeded.FragmentReassembly, "reassembly-time-exceeded", now);
+    }
+    for (const first of this.reassembly6.expire(now)) {
+      this.icmp.sendError(first, Icmpv6Type.TimeExceeded, Icmpv6TimeExceeded.FragmentReassembly, "reassembly-time-exceeded", now);
+    }
+  }
+
+  // ---- UdpHost ------------------------------------------------------------
+
+  /** @internal */
+  udpSend(sock: VirtualUdpSocket, payload: Uint8Array, dst: SocketAddr): void {
+    this.live();
+    const local = sock.localAddr();
+    const to = dst.ipBytes();
+    const family = local.family;
+    if (dst.family !== family) throw new IoError(family === 4 ? "EAFNOSUPPORT" : "ENETUNREACH", undefined, "sendto");
+    if (payload.length > (family === 4 ? MAX_UDP4 : MAX_UDP6)) throw new IoError("EMSGSIZE", undefined, "sendto");
+    if (dst.port === 0) throw new IoError("EINVAL", undefined, "sendto");
+    if (this.iface.isBroadcast(to) && !sock.broadcast()) throw new IoError("EACCES", undefined, "sendto");
+    let from = local.ipBytes();
+    if (isUnspecified(from)) from = this.iface.sourceFor(to);
+    const buf = this.iface.payloadBuffer(family);
+    buf.set(payload, UDP_HEADER);
+    const n = emitUdp(buf, { srcPort: local.port, dstPort: dst.port }, payload.length, from, to);
+    this.iface.send(from, to, IpProtocol.Udp, n, sock.ttl());
+  }
+
+  /** @internal */
+  udpConnectLocal(sock: VirtualUdpSocket, dst: SocketAddr): SocketAddr {
+    const local = sock.localAddr();
+    if (dst.family !== local.family) throw new IoError("EAFNOSUPPORT", undefined, "connect");
+    if (!isUnspecified(local.ipBytes())) return local;
+    const src = this.iface.sourceFor(dst.ipBytes());
+    const bound = SocketAddr.fromBytes(src, local.port);
+    this.udpPorts.rebind(sock, bound);
+    return bound;
+  }
+
+  /** @internal */
+  udpClose(sock: VirtualUdpSocket): void {
+    this.udpPorts.unbind(sock, sock.localAddr().port);
+  }
+}
+
