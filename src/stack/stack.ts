@@ -13,7 +13,7 @@ import type { Poll } from "../poll/poll.js";
 import { selectorOf } from "../poll/registry.js";
 import type { Driver } from "../poll/selector.js";
 import { Random } from "../random.js";
-import { isUnspecified } from "./iface/cidr.js";
+import { isUnspecified, sameIp } from "./iface/cidr.js";
 import type { Device } from "./iface/device.js";
 import { Interface } from "./iface/interface.js";
 import type { RouteConfig } from "./iface/routes.js";
@@ -251,7 +251,16 @@ export class Stack implements Network, Driver, UdpHost {
       else this.icmp.sendError(packet, Icmpv6Type.DestinationUnreachable, Icmpv6Unreachable.Port, "port-unreachable", this.now);
       return;
     }
-    if (!sock.deliver(u.payload, SocketAddr.fromBytes(src, u.srcPort))) this.counters.drop("udp:queue-full");
+    if (!sock.deliver(u.payload, this.senderAddr(src, u.srcPort))) this.counters.drop("udp:queue-full");
+  }
+
+  private lastSender: SocketAddr | null = null;
+
+  /** The SocketAddr of a sender; the last one is reused (they are immutable), saving an allocation per datagram of a flow. */
+  private senderAddr(ip: Uint8Array, port: number): SocketAddr {
+    const last = this.lastSender;
+    if (last !== null && last.port === port && sameIp(last.ipBytes(), ip)) return last;
+    return (this.lastSender = SocketAddr.fromBytes(ip, port));
   }
 
   private transportError(protocol: number, local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, errno: string): void {
