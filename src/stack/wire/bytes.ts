@@ -5,6 +5,11 @@
  * never throws.
  */
 
+/** The byte at `i`, or 0 past the end (a bare index would give `undefined`). */
+export function get8(b: Uint8Array, i: number): number {
+  return b[i] | 0;
+}
+
 /** The 16-bit big-endian value at `i`. */
 export function get16(b: Uint8Array, i: number): number {
   return (b[i] << 8) | b[i + 1];

@@ -6,7 +6,7 @@
  * update of RFC 1624.
  *
  * Sums here are "partial": one's complement sums folded to 16 bits but not
- * complemented, so they can be added together (RFC 1071 §2(B)).
+ * complemented, so they can be added together (RFC 1071 §2(A)).
  * {@link finishChecksum} turns one into the value to store in a header.
  */
 import { get16 } from "./bytes.js";
@@ -39,10 +39,11 @@ export function finishChecksum(sum: number): number {
  * partial sum), folded to 16 bits. Data verifies when the sum over it,
  * checksum field included, is 0xffff.
  *
- * Fast path: RFC 1071 §2(A,C) lets the sum be taken over wider words and in
- * either byte order, so aligned data is added as 32-bit words from a
- * Uint32Array (8 per loop turn, two accumulators), folded, and byte-swapped
- * back when its lanes were read in the other byte order.
+ * Fast path: byte order independence, parallel summation and deferred carries
+ * (RFC 1071 §2(B-D)) let aligned data be added as 32-bit words from a
+ * Uint32Array (8 per loop turn, two accumulators, carries kept in a double
+ * and folded once), then byte-swapped back when its lanes were read in the
+ * other byte order.
  */
 export function onesSum(bytes: Uint8Array, initial = 0): number {
   const n = bytes.length;
@@ -56,7 +57,18 @@ export function onesSum(bytes: Uint8Array, initial = 0): number {
   const words = (n - head) >>> 2;
   const u32 = new Uint32Array(bytes.buffer, off + head, words);
   let lanes = 0;
-  for (let w = 0; w < words; w += CHUNK_WORDS) lanes = fold(lanes + wordSum(u32, w, Math.min(words, w + CHUNK_WORDS)));
+  for (let w = 0; w < words; ) {
+    const end = Math.min(words, w + CHUNK_WORDS);
+    const end8 = w + ((end - w) & ~7);
+    let a = 0;
+    let b = 0;
+    for (; w < end8; w += 8) {
+      a += u32[w] + u32[w + 1] + u32[w + 2] + u32[w + 3];
+      b += u32[w + 4] + u32[w + 5] + u32[w + 6] + u32[w + 7];
+    }
+    for (; w < end; w++) a += u32[w];
+    lanes = fold(lanes + a + b);
+  }
   // Lanes are in data order when a little-endian load starts on an odd index
   // (or a big-endian one on an even index); otherwise swap the folded bytes.
   if (((head & 1) === 1) !== LITTLE_ENDIAN) lanes = ((lanes & 0xff) << 8) | (lanes >>> 8);
@@ -97,29 +109,15 @@ export function updateChecksum32(checksum: number, oldValue: number, newValue: n
   return updateChecksum(updateChecksum(checksum, oldValue >>> 16, newValue >>> 16), oldValue & 0xffff, newValue & 0xffff);
 }
 
-/** Byte-math sum of `b` plus `s`, unfolded; 4 bytes per turn. */
+/** Byte-math sum of `b` plus `s`, unfolded; 8 bytes per turn. */
 function smallSum(b: Uint8Array, s: number): number {
   const n = b.length;
-  const end4 = n & ~3;
+  const end8 = n & ~7;
   let i = 0;
-  for (; i < end4; i += 4) s += ((b[i] << 8) | b[i + 1]) + ((b[i + 2] << 8) | b[i + 3]);
-  if (i + 1 < n) {
-    s += (b[i] << 8) | b[i + 1];
-    i += 2;
+  for (; i < end8; i += 8) {
+    s += ((b[i] << 8) | b[i + 1]) + ((b[i + 2] << 8) | b[i + 3]) + ((b[i + 4] << 8) | b[i + 5]) + ((b[i + 6] << 8) | b[i + 7]);
   }
+  for (; i + 1 < n; i += 2) s += (b[i] << 8) | b[i + 1];
   if (i < n) s += b[i] << 8;
   return s;
-}
-
-/** Plain sum of `u[w..end)` (at most {@link CHUNK_WORDS} words, so exact). */
-function wordSum(u: Uint32Array, w: number, end: number): number {
-  let a = 0;
-  let b = 0;
-  const end8 = w + ((end - w) & ~7);
-  for (; w < end8; w += 8) {
-    a += u[w] + u[w + 1] + u[w + 2] + u[w + 3];
-    b += u[w + 4] + u[w + 5] + u[w + 6] + u[w + 7];
-  }
-  for (; w < end; w++) a += u[w];
-  return a + b;
 }

@@ -9,7 +9,7 @@
  * |                          Body ...                             |
  * ```
  */
-import { get16, get32, set16, set32 } from "./bytes.js";
+import { get16, get32, get8, set16, set32 } from "./bytes.js";
 
 /** Length of the ICMP header (type, code, checksum and the 4-byte field). */
 export const ICMP_HEADER = 8;
@@ -42,13 +42,13 @@ export abstract class IcmpView {
   }
 
   get type(): number {
-    return this.buffer[0];
+    return get8(this.buffer, 0);
   }
   set type(v: number) {
     this.buffer[0] = v;
   }
   get code(): number {
-    return this.buffer[1];
+    return get8(this.buffer, 1);
   }
   set code(v: number) {
     this.buffer[1] = v;

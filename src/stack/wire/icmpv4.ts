@@ -2,6 +2,7 @@
  * ICMPv4 (RFC 792): a view over a message and builders for echo and error
  * messages. The checksum covers the whole message (no pseudo-header).
  */
+import { get8 } from "./bytes.js";
 import { finishChecksum, onesSum } from "./checksum.js";
 import { ICMP_HEADER, type IcmpHeader, IcmpView, copyInvoking, writeIcmpHeader } from "./icmp.js";
 import { IPV4_MIN_HEADER } from "./ipv4.js";
@@ -78,7 +79,7 @@ export class Icmpv4Packet extends IcmpView {
   }
   /** Parameter Problem pointer: the offending byte in the invoking header. */
   get pointer(): number {
-    return this.buffer[4];
+    return get8(this.buffer, 4);
   }
 
   verifyChecksum(): boolean {

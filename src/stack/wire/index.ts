@@ -8,7 +8,7 @@ export { type Checked, type Failed, type Ok, OK } from "./result.js";
 export { IpProtocol } from "./ip.js";
 export * from "./ipv4.js";
 export * from "./ipv6.js";
-export { IPV6_FRAGMENT_HEADER, type Ipv6FragmentHeader, emitIpv6Fragment } from "./ipv6-ext.js";
+export { IPV6_FRAGMENT_HEADER, type Ipv6FragmentHeader, emitIpv6Fragment, extensionLength, isExtensionHeader } from "./ipv6-ext.js";
 export { ICMP_HEADER, type IcmpHeader, IcmpView, echoRest } from "./icmp.js";
 export * from "./icmpv4.js";
 export * from "./icmpv6.js";

@@ -11,7 +11,7 @@
  * |                    Options (IHL > 5) ...                       |
  * ```
  */
-import { get16, set16, setBytes } from "./bytes.js";
+import { get16, get8, set16, setBytes } from "./bytes.js";
 import { finishChecksum, onesSum } from "./checksum.js";
 import { OptionWalker } from "./options.js";
 import { type Checked, OK, fail } from "./result.js";
@@ -125,14 +125,14 @@ export class Ipv4Packet {
     return (get16(this.buffer, 6) & (MF | 0x1fff)) !== 0;
   }
   get ttl(): number {
-    return this.buffer[8];
+    return get8(this.buffer, 8);
   }
   set ttl(v: number) {
     this.buffer[8] = v;
   }
   /** The upper-layer protocol (see `IpProtocol`). */
   get protocol(): number {
-    return this.buffer[9];
+    return get8(this.buffer, 9);
   }
   set protocol(v: number) {
     this.buffer[9] = v;

@@ -10,7 +10,7 @@
  * |                Destination Address (16 bytes)                    |
  * ```
  */
-import { get16, get32, set16, setBytes } from "./bytes.js";
+import { get16, get32, get8, set16, setBytes } from "./bytes.js";
 import { IpProtocol } from "./ip.js";
 import { IPV6_FRAGMENT_HEADER, extensionLength, isExtensionHeader, validOptions } from "./ipv6-ext.js";
 import { type Checked, OK, fail } from "./result.js";
@@ -87,13 +87,13 @@ export class Ipv6Packet {
   }
   /** The header after the fixed header (an extension header or the upper layer). */
   get nextHeader(): number {
-    return this.buffer[6];
+    return get8(this.buffer, 6);
   }
   set nextHeader(v: number) {
     this.buffer[6] = v;
   }
   get hopLimit(): number {
-    return this.buffer[7];
+    return get8(this.buffer, 7);
   }
   set hopLimit(v: number) {
     this.buffer[7] = v;

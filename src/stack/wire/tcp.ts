@@ -12,7 +12,7 @@
  * |                     Options (offset > 5) ...                  |
  * ```
  */
-import { get16, get32, set16, set32 } from "./bytes.js";
+import { get16, get32, get8, set16, set32 } from "./bytes.js";
 import { finishChecksum, onesSum, pseudoHeaderSum } from "./checksum.js";
 import { IpProtocol } from "./ip.js";
 import { OptionWalker } from "./options.js";
@@ -113,7 +113,7 @@ export class TcpPacket {
   }
   /** The control bits byte; see {@link TcpFlags}. */
   get flags(): number {
-    return this.buffer[13];
+    return get8(this.buffer, 13);
   }
   set flags(v: number) {
     this.buffer[13] = v;
