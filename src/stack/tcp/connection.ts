@@ -1,0 +1,839 @@
+/**
+ * The TCP control block and state machine (RFC 9293 §3.3.2, §3.10): one
+ * connection's sequence variables, buffers, options and timers, the handling
+ * of arriving segments (§3.10.7) and the decision of what to send next.
+ * Knows nothing about sockets or devices: it talks to its {@link TcpHost}.
+ */
+import { C } from "../../native.js";
+import { TcpFlags, emitTcp, tcpHeaderLength, type TcpOptions, type TcpPacket } from "../wire/index.js";
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from "./seq.js";
+import { RingBuffer } from "./ring-buffer.js";
+import { Assembler } from "./assembler.js";
+import { RtoEstimator } from "./rto.js";
+import { createCongestionControl } from "./congestion/index.js";
+import type { CongestionControl, CongestionName } from "./congestion/controller.js";
+
+/** The connection states of RFC 9293 §3.3.2. */
+export type TcpState =
+  | "CLOSED"
+  | "SYN-SENT"
+  | "SYN-RECEIVED"
+  | "ESTABLISHED"
+  | "FIN-WAIT-1"
+  | "FIN-WAIT-2"
+  | "CLOSE-WAIT"
+  | "CLOSING"
+  | "LAST-ACK"
+  | "TIME-WAIT";
+
+/** What a connection needs from its stack. */
+export interface TcpHost {
+  /** The buffer to write a segment into (at offset 0); then {@link sendSegment}. */
+  segmentBuffer(family: 4 | 6): Uint8Array;
+  sendSegment(src: Uint8Array, dst: Uint8Array, length: number, ttl: number): void;
+  /** The connection changed state (for observability and cleanup). */
+  stateChanged(conn: TcpConnection, from: TcpState, to: TcpState): void;
+  /** A segment was retransmitted. */
+  retransmitted(conn: TcpConnection, seq: number, length: number): void;
+}
+
+/** Tunables of a connection. */
+export interface TcpConfig {
+  sendBuffer: number;
+  recvBuffer: number;
+  congestion: CongestionName;
+  /** 2·MSL for TIME-WAIT, ms (Linux: 60 s) */
+  timeWaitMs: number;
+  /** SYN retransmissions before ETIMEDOUT (Linux tcp_syn_retries: 6) */
+  synRetries: number;
+  /** data retransmissions before ETIMEDOUT (Linux tcp_retries2: 15) */
+  retries: number;
+  /** the delayed-ACK timeout, ms (Linux: 40 ms minimum) */
+  delayedAckMs: number;
+}
+
+export const DEFAULT_CONFIG: TcpConfig = {
+  sendBuffer: 256 * 1024,
+  recvBuffer: 256 * 1024,
+  congestion: "cubic",
+  timeWaitMs: 60_000,
+  synRetries: 6,
+  retries: 15,
+  delayedAckMs: 40,
+};
+
+const EPOLLIN = C.EPOLLIN;
+const EPOLLOUT = C.EPOLLOUT;
+const EPOLLERR = C.EPOLLERR;
+const EPOLLHUP = C.EPOLLHUP;
+const EPOLLRDHUP = C.EPOLLRDHUP;
+const { FIN, SYN, RST, PSH, ACK } = TcpFlags;
+/** Linux's window scale for a 6 MiB tcp_rmem maximum */
+const OUR_WSCALE = 7;
+const DUP_THRESH = 3;
+const QUICKACKS = 16;
+const MAX_WINDOW = 0x3fffffff;
+
+/** Per-connection counters for teaching and debugging. */
+export interface TcpStats {
+  state: TcpState;
+  cwnd: number;
+  ssthresh: number;
+  srtt: number;
+  rttvar: number;
+  rto: number;
+  bytesIn: number;
+  bytesOut: number;
+  retransmits: number;
+  mss: number;
+}
+
+export class TcpConnection {
+  state: TcpState = "CLOSED";
+  readonly family: 4 | 6;
+  // send sequence space (RFC 9293 §3.3.1)
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** highest sequence number sent + 1 */
+  sndMax = 0;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  /** sequence number of the first byte in sndBuf */
+  private dataSeq = 0;
+  // receive sequence space
+  irs = 0;
+  rcvNxt = 0;
+  /** the right edge we advertised */
+  private rcvAdv = 0;
+  private lastAckSent = 0;
+  // options
+  mss = 536;
+  private sndWscale = 0;
+  private rcvWscale = 0;
+  private tsOk = false;
+  private tsRecent = 0;
+  private tsOffset: number;
+  private sackOk = false;
+  // buffers
+  readonly sndBuf: RingBuffer;
+  readonly rcvBuf: RingBuffer;
+  private readonly assembler = new Assembler();
+  // closing
+  private finQueued = false;
+  private finSent = false;
+  private finSeq = 0;
+  /** the peer's FIN arrived: no more data will */
+  peerFin = false;
+  /** shutdown("read") */
+  readShut = false;
+  // control
+  readonly rto = new RtoEstimator();
+  readonly cc: CongestionControl;
+  private retxDeadline: number | null = null;
+  private retxCount = 0;
+  private ackDeadline: number | null = null;
+  private ackNow = false;
+  private quickAcks = QUICKACKS;
+  private unackedSegments = 0;
+  private waitDeadline: number | null = null;
+  private persistDeadline: number | null = null;
+  private persistBackoff = 0;
+  private dupAcks = 0;
+  private inRecovery = false;
+  private recover = 0;
+  private inflation = 0;
+  private rttSeq: number | null = null;
+  private rttStart = 0;
+  noDelay = false;
+  ttl = 64;
+  /** errno name of a pending error (ECONNRESET, ...) */
+  error: string | null = null;
+  /** set when the connection reached ESTABLISHED at least once */
+  established = false;
+  retransmits = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** called on readiness changes (epoll bits of the wake-up) */
+  onWake: (bits: number) => void = () => {};
+
+  constructor(
+    private readonly host: TcpHost,
+    readonly local: Uint8Array,
+    readonly localPort: number,
+    readonly remote: Uint8Array,
+    readonly remotePort: number,
+    readonly config: TcpConfig,
+    tsOffset: number,
+  ) {
+    this.family = local.length === 4 ? 4 : 6;
+    this.sndBuf = new RingBuffer(config.sendBuffer);
+    this.rcvBuf = new RingBuffer(config.recvBuffer);
+    this.tsOffset = tsOffset;
+    this.mss = this.family === 4 ? 536 : 1220;
+    this.cc = createCongestionControl(config.congestion, { mss: this.mss });
+  }
+
+  // ---- user side ----------------------------------------------------------
+
+  /** Active open (RFC 9293 §3.10.1): send a SYN. */
+  open(iss: number, now: number): void {
+    this.iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = iss;
+    this.sndMax = iss;
+    this.dataSeq = seqAdd(iss, 1);
+    this.setState("SYN-SENT");
+    this.output(now);
+  }
+
+  /** Passive open on an arriving SYN (§3.10.7.2): reply SYN-ACK. */
+  accept(syn: TcpPacket, iss: number, ourMss: number, now: number): void {
+    this.iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = iss;
+    this.sndMax = iss;
+    this.dataSeq = seqAdd(iss, 1);
+    this.irs = syn.seqNumber;
+    this.rcvNxt = seqAdd(this.irs, 1);
+    this.takeSynOptions(syn, ourMss);
+    this.sndWnd = syn.window;
+    this.sndWl1 = syn.seqNumber;
+    this.sndWl2 = syn.ackNumber;
+    this.setState("SYN-RECEIVED");
+    this.output(now);
+  }
+
+  /** Queues bytes; returns how many fit (0: the send buffer is full). */
+  write(src: Uint8Array, now: number): number {
+    const n = this.sndBuf.write(src);
+    if (n > 0) this.output(now);
+    return n;
+  }
+
+  /** Reads received bytes; returns how many. */
+  read(dst: Uint8Array, now: number, peek = false): number {
+    if (peek) return this.rcvBuf.peek(dst, 0);
+    const n = this.rcvBuf.read(dst);
+    if (n > 0) {
+      // RFC 9293 §3.8.6.2.2: tell the peer when the window opens by a full segment or half the buffer
+      const opened = this.receiveWindow() - seqDiff(this.rcvAdv, this.rcvNxt);
+      if (opened >= Math.min(this.rcvBuf.capacity / 2, 2 * this.mss)) {
+        this.ackNow = true;
+        this.output(now);
+      }
+    }
+    return n;
+  }
+
+  /** shutdown("write") / close(): send FIN after the queued data. */
+  shutdownWrite(now: number): void {
+    if (this.finQueued) return;
+    switch (this.state) {
+      case "SYN-SENT":
+        this.setState("CLOSED");
+        return;
+      case "ESTABLISHED":
+      case "SYN-RECEIVED":
+        this.finQueued = true;
+        this.setState("FIN-WAIT-1");
+        break;
+      case "CLOSE-WAIT":
+        this.finQueued = true;
+        this.setState("LAST-ACK");
+        break;
+      default:
+        return;
+    }
+    this.output(now);
+  }
+
+  /** Aborts: RST to the peer (when synchronized) and CLOSED. */
+  abort(now: number): void {
+    if (this.state !== "CLOSED" && this.state !== "SYN-SENT" && this.state !== "TIME-WAIT") {
+      this.sendControl(RST | ACK, this.sndNxt, now);
+    }
+    this.setState("CLOSED");
+  }
+
+  // ---- readiness ------------------------------------------------------------
+
+  /** What Linux's tcp_poll reports for this connection, as epoll bits. */
+  readiness(writeShut: boolean): number {
+    const s = this.state;
+    let bits = 0;
+    const closed = s === "CLOSED";
+    const rcvShut = this.peerFin || this.readShut || closed;
+    const sndShut = writeShut || closed;
+    if (rcvShut && sndShut) bits |= EPOLLHUP;
+    if (rcvShut) bits |= EPOLLIN | EPOLLRDHUP;
+    if (s !== "SYN-SENT" && s !== "SYN-RECEIVED") {
+      if (this.rcvBuf.length > 0) bits |= EPOLLIN;
+      if (sndShut || this.writable()) bits |= EPOLLOUT;
+    }
+    if (this.error !== null) bits |= EPOLLERR;
+    return bits;
+  }
+
+  /** Linux's sk_stream_is_writeable: free space at least half of what is queued. */
+  writable(): boolean {
+    const free = this.sndBuf.free;
+    return free > 0 && free >= this.sndBuf.length / 2;
+  }
+
+  // ---- arriving segments (RFC 9293 §3.10.7) ---------------------------------
+
+  /** Processes one segment addressed to this connection. */
+  receive(seg: TcpPacket, now: number): void {
+    if (this.state === "SYN-SENT") return this.receiveInSynSent(seg, now);
+    if (this.state === "CLOSED") return;
+    const len = seg.payload.length + (seg.syn ? 1 : 0) + (seg.fin ? 1 : 0);
+    // PAWS (RFC 7323 §5)
+    if (this.tsOk && seg.hasTimestamps && !seg.rst && seqLt(seg.tsVal, this.tsRecent)) {
+      if (!seg.rst) this.sendAck(now);
+      return;
+    }
+    // first: sequence number acceptability (§3.10.7.4)
+    if (!this.acceptable(seg.seqNumber, len)) {
+      if (!seg.rst) this.sendAck(now);
+      return;
+    }
+    // second: RST (RFC 5961 §3.2)
+    if (seg.rst) {
+      if (seg.seqNumber === this.rcvNxt) return this.reset(now);
+      return this.sendAck(now); // challenge ACK
+    }
+    // fourth: SYN in a synchronized state (RFC 5961 §4)
+    if (seg.syn) {
+      if (this.state === "SYN-RECEIVED" && seg.seqNumber === this.irs) return this.output(now);
+      return this.sendAck(now);
+    }
+    // fifth: ACK
+    if (!seg.ack) return;
+    if (this.tsOk && seg.hasTimestamps && seqLe(seg.seqNumber, this.lastAckSent)) this.tsRecent = seg.tsVal;
+    if (this.state === "SYN-RECEIVED") {
+      if (!(seqLt(this.sndUna, seg.ackNumber) && seqLe(seg.ackNumber, this.sndMax))) {
+        this.sendControl(RST, seg.ackNumber, now);
+        return;
+      }
+      this.setEstablished();
+    }
+    if (!this.processAck(seg, now)) return;
+    // seventh: segment text
+    const data = seg.payload;
+    if (data.length > 0 && this.canReceive()) this.receiveData(seg.seqNumber, data, now);
+    // eighth: FIN
+    if (seg.fin && seqAdd(seg.seqNumber, data.length) === this.rcvNxt && !this.peerFin) this.receiveFin(now);
+    this.output(now);
+  }
+
+  private receiveInSynSent(seg: TcpPacket, now: number): void {
+    const ackOk = seg.ack && seqGt(seg.ackNumber, this.iss) && seqLe(seg.ackNumber, this.sndMax);
+    if (seg.ack && !ackOk) {
+      if (!seg.rst) this.sendControl(RST, seg.ackNumber, now);
+      return;
+    }
+    if (seg.rst) {
+      if (ackOk) this.fail("ECONNREFUSED");
+      return;
+    }
+    if (!seg.syn) return;
+    this.irs = seg.seqNumber;
+    this.rcvNxt = seqAdd(this.irs, 1);
+    this.takeSynOptions(seg, this.mss);
+    this.sndWnd = seg.window;
+    this.sndWl1 = seg.seqNumber;
+    this.sndWl2 = seg.ackNumber;
+    if (ackOk) {
+      this.ackTo(seg.ackNumber, now);
+      this.setEstablished();
+      this.ackNow = true;
+    } else {
+      this.setState("SYN-RECEIVED"); // simultaneous open (§3.5, Figure 8)
+      this.sndNxt = this.iss;
+    }
+    this.output(now);
+  }
+
+  /** §3.10.7.4 "first": is any of the segment within the receive window? */
+  private acceptable(seq: number, len: number): boolean {
+    const wnd = Math.max(this.receiveWindow(), seqDiff(this.rcvAdv, this.rcvNxt));
+    if (len === 0) return wnd === 0 ? seq === this.rcvNxt : seqLe(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, wnd)) || seq === this.rcvNxt;
+    if (wnd === 0) return false;
+    const end = seqAdd(seq, len - 1);
+    const right = seqAdd(this.rcvNxt, wnd);
+    return (seqLe(this.rcvNxt, seq) && seqLt(seq, right)) || (seqLe(this.rcvNxt, end) && seqLt(end, right));
+  }
+
+  /** The ACK field (§3.10.7.4 "fifth"). Returns false when the segment is to be dropped. */
+  private processAck(seg: TcpPacket, now: number): boolean {
+    const ack = seg.ackNumber;
+    if (seqGt(ack, this.sndMax)) {
+      this.sendAck(now); // RFC 5961 §5.2: ACK of data never sent
+      return false;
+    }
+    const window = seg.window << this.sndWscale;
+    if (seqGt(ack, this.sndUna)) {
+      this.ackTo(ack, now, this.rttSample(seg, ack, now));
+    } else if (ack === this.sndUna && seg.payload.length === 0 && !seg.fin && window === this.sndWnd && seqGt(this.sndMax, this.sndUna)) {
+      this.duplicateAck(now);
+    }
+    // window update (§3.10.7.4)
+    if (seqLt(this.sndWl1, seg.seqNumber) || (this.sndWl1 === seg.seqNumber && seqLe(this.sndWl2, ack))) {
+      const opened = window > this.sndWnd;
+      this.sndWnd = Math.min(window, MAX_WINDOW);
+      this.sndWl1 = seg.seqNumber;
+      this.sndWl2 = ack;
+      if (opened && this.sndWnd > 0) {
+        this.persistDeadline = null;
+        this.persistBackoff = 0;
+      }
+    }
+    switch (this.state) {
+      case "FIN-WAIT-1":
+        if (this.finAcked()) this.setState("FIN-WAIT-2");
+        break;
+      case "CLOSING":
+        if (this.finAcked()) this.enterTimeWait(now);
+        break;
+      case "LAST-ACK":
+        if (this.finAcked()) {
+          this.setState("CLOSED");
+          return false;
+        }
+        break;
+      case "TIME-WAIT":
+        if (seg.fin) {
+          this.ackNow = true;
+          this.enterTimeWait(now);
+        }
+        break;
+    }
+    return true;
+  }
+
+  private finAcked(): boolean {
+    return this.finSent && seqGt(this.sndUna, this.finSeq);
+  }
+
+  /** Cumulative acknowledgment of everything below `ack`; `rtt`: the sample it gave, if any. */
+  private ackTo(ack: number, now: number, rtt: number | null = null): void {
+    let acked = seqDiff(ack, this.sndUna);
+    const flight = seqDiff(this.sndMax, this.sndUna);
+    if (this.sndUna === this.iss) acked -= 1; // our SYN
+    let data = Math.min(acked, this.sndBuf.length);
+    if (data < 0) data = 0;
+    this.sndBuf.consume(data);
+    this.dataSeq = seqAdd(this.dataSeq, data);
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    this.bytesOut += data;
+    this.retxCount = 0;
+    this.dupAcks = 0;
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recover)) {
+        this.inRecovery = false;
+        this.inflation = 0;
+        this.cc.onExitRecovery(seqDiff(this.sndMax, this.sndUna), now);
+      } else {
+        this.cc.onPartialAck(data);
+        this.inflation = Math.max(0, this.inflation - data) + this.mss;
+        this.retransmitFirst(now);
+      }
+    } else if (data > 0) {
+      this.cc.onAck(data, rtt, flight, now);
+    }
+    this.retxDeadline = seqGt(this.sndMax, this.sndUna) ? now + this.rto.rto : null;
+    if (data > 0) this.onWake(EPOLLOUT);
+  }
+
+  /** Takes an RTT sample from timestamps (RFC 7323 §4) or the timed segment (Karn); returns it. */
+  private rttSample(seg: TcpPacket, ack: number, now: number): number | null {
+    let rtt: number | null = null;
+    if (this.tsOk && seg.hasTimestamps && seg.tsEcr !== 0) {
+      rtt = (this.tsNow(now) - seg.tsEcr) >>> 0;
+      if (rtt > 0x7fffffff) rtt = null;
+    } else if (this.rttSeq !== null && seqGt(ack, this.rttSeq)) {
+      rtt = now - this.rttStart;
+    }
+    if (this.rttSeq !== null && seqGt(ack, this.rttSeq)) this.rttSeq = null;
+    if (rtt === null) return null;
+    rtt = Math.max(rtt, 1);
+    this.rto.sample(rtt);
+    return rtt;
+  }
+
+  /** RFC 5681 §3.2 / RFC 6582: three duplicate ACKs start fast retransmit. */
+  private duplicateAck(now: number): void {
+    this.dupAcks++;
+    if (this.inRecovery) {
+      this.inflation += this.mss;
+      return;
+    }
+    if (this.dupAcks === DUP_THRESH && seqGt(this.sndUna, this.recover) || (this.dupAcks === DUP_THRESH && !this.inRecovery && this.recover === 0)) {
+      this.inRecovery = true;
+      this.recover = this.sndMax;
+      this.cc.onEnterRecovery(seqDiff(this.sndMax, this.sndUna), now);
+      this.inflation = DUP_THRESH * this.mss;
+      this.retransmitFirst(now);
+    }
+  }
+
+  private receiveData(seq: number, data: Uint8Array, now: number): void {
+    let offset = seqDiff(seq, this.rcvNxt);
+    let bytes = data;
+    if (offset < 0) {
+      bytes = bytes.subarray(-offset);
+      offset = 0;
+    }
+    const room = this.receiveWindow();
+    if (offset >= room) {
+      this.ackNow = true;
+      return;
+    }
+    if (offset + bytes.length > room) bytes = bytes.subarray(0, room - offset);
+    if (bytes.length === 0) return;
+    this.rcvBuf.writeAt(offset, bytes);
+    const before = this.rcvBuf.length;
+    const advanced = this.assembler.add(offset, bytes.length);
+    if (advanced < 0) return; // too many holes: dropped, the peer will resend
+    if (advanced > 0) {
+      this.rcvBuf.commit(advanced);
+      this.rcvNxt = seqAdd(this.rcvNxt, advanced);
+      this.bytesIn += advanced;
+      if (before === 0) this.onWake(EPOLLIN);
+      else this.onWake(EPOLLIN);
+    }
+    if (offset > 0 || !this.assembler.isEmpty()) {
+      this.ackNow = true; // out of order: duplicate ACK at once (RFC 5681 §4.2)
+    } else {
+      this.unackedSegments++;
+      if (this.quickAcks > 0) {
+        this.quickAcks--;
+        this.ackNow = true;
+      } else if (this.unackedSegments >= 2) {
+        this.ackNow = true;
+      } else if (this.ackDeadline === null) {
+        this.ackDeadline = now + this.config.delayedAckMs;
+      }
+    }
+  }
+
+  private receiveFin(now: number): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.peerFin = true;
+    this.ackNow = true;
+    switch (this.state) {
+      case "SYN-RECEIVED":
+      case "ESTABLISHED":
+        this.setState("CLOSE-WAIT");
+        break;
+      case "FIN-WAIT-1":
+        if (this.finAcked()) this.enterTimeWait(now);
+        else this.setState("CLOSING");
+        break;
+      case "FIN-WAIT-2":
+        this.enterTimeWait(now);
+        break;
+    }
+    this.onWake(EPOLLIN | EPOLLRDHUP);
+  }
+
+  private canReceive(): boolean {
+    const s = this.state;
+    return (s === "ESTABLISHED" || s === "FIN-WAIT-1" || s === "FIN-WAIT-2") && !this.peerFin;
+  }
+
+  // ---- output ---------------------------------------------------------------
+
+  /** Sends what is due: SYN, data within the windows, FIN, ACKs. */
+  output(now: number): void {
+    const s = this.state;
+    if (s === "CLOSED") return;
+    if (s === "SYN-SENT" || s === "SYN-RECEIVED") {
+      if (this.sndNxt === this.iss) this.sendSyn(now);
+      else if (this.ackNow) this.sendAck(now);
+      return;
+    }
+    let sent = false;
+    for (;;) {
+      const inFlight = seqDiff(this.sndNxt, this.sndUna);
+      const window = Math.min(this.sndWnd, this.cc.cwnd + this.inflation);
+      const offset = seqDiff(this.sndNxt, this.dataSeq);
+      const unsent = this.sndBuf.length - offset;
+      if (unsent <= 0) break;
+      let size = Math.min(this.mss, unsent, window - inFlight);
+      if (size <= 0) {
+        if (this.sndWnd === 0 && inFlight === 0 && this.persistDeadline === null) {
+          this.persistDeadline = now + this.rto.rto;
+        }
+        break;
+      }
+      // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged
+      if (size < this.mss && size === unsent && !this.noDelay && inFlight > 0 && !this.finQueued) break;
+      this.sendData(this.sndNxt, size, size === unsent, now);
+      this.sndNxt = seqAdd(this.sndNxt, size);
+      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      sent = true;
+    }
+    if (this.finQueued && !this.finSent && seqDiff(this.sndNxt, this.dataSeq) >= this.sndBuf.length) {
+      this.finSeq = this.sndNxt;
+      this.finSent = true;
+      this.sendControl(FIN | ACK, this.sndNxt, now);
+      this.sndNxt = seqAdd(this.sndNxt, 1);
+      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      sent = true;
+    } else if (this.finSent && this.sndNxt === this.finSeq && this.sndBuf.length === seqDiff(this.finSeq, this.dataSeq)) {
+      // retransmission of the FIN after a timeout
+      this.sendControl(FIN | ACK, this.sndNxt, now);
+      this.sndNxt = seqAdd(this.sndNxt, 1);
+      sent = true;
+    }
+    if (!sent && this.ackNow) this.sendAck(now);
+    if (sent && this.retxDeadline === null) this.retxDeadline = now + this.rto.rto;
+  }
+
+  private sendSyn(now: number): void {
+    const synAck = this.state === "SYN-RECEIVED";
+    const opts: TcpOptions = { mss: this.ourMss(), windowScale: OUR_WSCALE, sackPermitted: true };
+    if (!synAck || this.tsOk) {
+      opts.tsVal = this.tsNow(now);
+      opts.tsEcr = synAck ? this.tsRecent : 0;
+    }
+    if (synAck) {
+      if (!this.sackOk) opts.sackPermitted = false;
+      if (this.rcvWscale === 0) delete opts.windowScale;
+    }
+    this.emit(synAck ? SYN | ACK : SYN, this.iss, 0, opts, now);
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndMax = seqMax(this.sndMax, this.sndNxt);
+    if (this.retxDeadline === null) this.retxDeadline = now + this.rto.rto;
+  }
+
+  private sendData(seq: number, size: number, push: boolean, now: number): void {
+    if (this.rttSeq === null && seq === this.sndNxt && seqGe(seq, this.sndMax)) {
+      this.rttSeq = seq;
+      this.rttStart = now;
+    }
+    this.emit(ACK | (push ? PSH : 0), seq, size, this.ackOptions(now), now);
+  }
+
+  private sendAck(now: number): void {
+    this.emit(ACK, this.sndNxt, 0, this.ackOptions(now), now);
+  }
+
+  /** A segment without data (RST, FIN). */
+  private sendControl(flags: number, seq: number, now: number): void {
+    this.emit(flags, seq, 0, flags & RST ? undefined : this.ackOptions(now), now);
+  }
+
+  private ackOptions(now: number): TcpOptions | undefined {
+    if (!this.tsOk && !(this.sackOk && !this.assembler.isEmpty())) return undefined;
+    const o: TcpOptions = {};
+    if (this.tsOk) {
+      o.tsVal = this.tsNow(now);
+      o.tsEcr = this.tsRecent;
+    }
+    if (this.sackOk && !this.assembler.isEmpty()) {
+      const flat = this.assembler.sackBlocks(this.tsOk ? 3 : 4);
+      for (let i = 0; i < flat.length; i++) flat[i] = seqAdd(this.rcvNxt, flat[i]!);
+      o.sackBlocks = flat;
+    }
+    return o;
+  }
+
+  /** Writes and sends one segment; `size` data bytes from the send buffer at `seq`. */
+  private emit(flags: number, seq: number, size: number, options: TcpOptions | undefined, now: number): void {
+    const buf = this.host.segmentBuffer(this.family);
+    const hl = tcpHeaderLength(options);
+    if (size > 0) this.sndBuf.peek(buf.subarray(hl, hl + size), seqDiff(seq, this.dataSeq));
+    const ackFlag = (flags & ACK) !== 0;
+    const window = flags & SYN ? Math.min(this.receiveWindow(), 0xffff) : Math.min(this.receiveWindow() >>> this.rcvWscale, 0xffff);
+    const n = emitTcp(
+      buf,
+      {
+        srcPort: this.localPort,
+        dstPort: this.remotePort,
+        seqNumber: seq,
+        ackNumber: ackFlag ? this.rcvNxt : 0,
+        flags,
+        window,
+        options,
+      },
+      size,
+      this.local,
+      this.remote,
+    );
+    if (ackFlag) {
+      this.lastAckSent = this.rcvNxt;
+      this.rcvAdv = seqAdd(this.rcvNxt, flags & SYN ? window : window << this.rcvWscale);
+      this.ackNow = false;
+      this.ackDeadline = null;
+      this.unackedSegments = 0;
+    }
+    void now;
+    this.host.sendSegment(this.local, this.remote, n, this.ttl);
+  }
+
+  // ---- timers ---------------------------------------------------------------
+
+  /** The earliest timer, or null. */
+  deadline(): number | null {
+    let next: number | null = null;
+    for (const t of [this.retxDeadline, this.ackDeadline, this.waitDeadline, this.persistDeadline]) {
+      if (t !== null && (next === null || t < next)) next = t;
+    }
+    return next;
+  }
+
+  /** Runs expired timers. */
+  onTimer(now: number): void {
+    if (this.waitDeadline !== null && now >= this.waitDeadline) {
+      this.waitDeadline = null;
+      this.setState("CLOSED");
+      return;
+    }
+    if (this.ackDeadline !== null && now >= this.ackDeadline) {
+      this.ackDeadline = null;
+      this.ackNow = true;
+      this.output(now);
+    }
+    if (this.retxDeadline !== null && now >= this.retxDeadline) this.retransmitTimeout(now);
+    if (this.persistDeadline !== null && now >= this.persistDeadline) this.probe(now);
+  }
+
+  /** RFC 6298 §5.4–5.6: back off, retransmit from SND.UNA; give up after the retry limit. */
+  private retransmitTimeout(now: number): void {
+    const limit = this.state === "SYN-SENT" || this.state === "SYN-RECEIVED" ? this.config.synRetries : this.config.retries;
+    if (this.retxCount >= limit) return this.fail("ETIMEDOUT");
+    this.retxCount++;
+    this.rto.backoff();
+    this.cc.onRetransmitTimeout(seqDiff(this.sndMax, this.sndUna), now);
+    this.inRecovery = false;
+    this.inflation = 0;
+    this.dupAcks = 0;
+    this.recover = this.sndMax;
+    this.rttSeq = null; // Karn
+    this.retxDeadline = null;
+    this.sndNxt = this.sndUna;
+    if (this.finSent && seqLe(this.sndUna, this.finSeq)) this.finSent = this.sndUna !== this.finSeq ? false : true;
+    this.retransmits++;
+    this.host.retransmitted(this, this.sndUna, seqDiff(this.sndMax, this.sndUna));
+    this.output(now);
+    if (this.retxDeadline === null && seqGt(this.sndMax, this.sndUna)) this.retxDeadline = now + this.rto.rto;
+  }
+
+  /** Resends the first unacknowledged segment (fast retransmit, partial ACK). */
+  private retransmitFirst(now: number): void {
+    const offset = seqDiff(this.sndUna, this.dataSeq);
+    const size = Math.min(this.mss, this.sndBuf.length - offset);
+    if (size <= 0) return;
+    this.retransmits++;
+    this.host.retransmitted(this, this.sndUna, size);
+    this.emit(ACK, this.sndUna, size, this.ackOptions(now), now);
+  }
+
+  /** Zero-window probe (RFC 9293 §3.8.6.1): one byte past the window, with backoff. */
+  private probe(now: number): void {
+    this.persistDeadline = null;
+    const offset = seqDiff(this.sndNxt, this.dataSeq);
+    if (this.sndWnd > 0 || offset >= this.sndBuf.length) return;
+    this.emit(ACK, this.sndNxt, 1, this.ackOptions(now), now);
+    this.persistBackoff = Math.min(this.persistBackoff + 1, 10);
+    this.persistDeadline = now + Math.min(this.rto.rto * 2 ** this.persistBackoff, 120_000);
+  }
+
+  private enterTimeWait(now: number): void {
+    this.setState("TIME-WAIT");
+    this.retxDeadline = null;
+    this.waitDeadline = now + this.config.timeWaitMs;
+  }
+
+  // ---- helpers ----------------------------------------------------------------
+
+  private takeSynOptions(syn: TcpPacket, ourMss: number): void {
+    const peerMss = syn.mss >= 0 ? syn.mss : this.family === 4 ? 536 : 1220;
+    this.mss = Math.max(64, Math.min(peerMss, ourMss));
+    if (syn.windowScale >= 0) {
+      this.sndWscale = Math.min(syn.windowScale, 14);
+      this.rcvWscale = OUR_WSCALE;
+    }
+    this.sackOk = syn.sackPermitted;
+    if (syn.hasTimestamps) {
+      this.tsOk = true;
+      this.tsRecent = syn.tsVal;
+    }
+  }
+
+  /** Our MSS: the route MTU minus headers (RFC 9293 §3.7.1). */
+  private ourMss(): number {
+    return this.mss;
+  }
+
+  /** The receive window we can offer: free receive buffer. */
+  receiveWindow(): number {
+    return Math.min(this.rcvBuf.free, MAX_WINDOW);
+  }
+
+  private tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  private setEstablished(): void {
+    this.established = true;
+    this.rto.establish();
+    this.setState("ESTABLISHED");
+    this.onWake(EPOLLOUT);
+  }
+
+  private reset(now: number): void {
+    void now;
+    const s = this.state;
+    if (s === "SYN-RECEIVED" && !this.established) return this.setState("CLOSED");
+    if (s === "CLOSING" || s === "LAST-ACK" || s === "TIME-WAIT") return this.setState("CLOSED");
+    this.fail(s === "CLOSE-WAIT" ? "EPIPE" : "ECONNRESET");
+  }
+
+  /** Ends the connection with an error the socket reports. */
+  private fail(errno: string): void {
+    this.error = errno;
+    this.retxDeadline = null;
+    this.setState("CLOSED");
+    this.onWake(EPOLLERR | EPOLLHUP | EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  }
+
+  setState(to: TcpState): void {
+    const from = this.state;
+    if (from === to) return;
+    this.state = to;
+    if (to === "CLOSED") {
+      this.retxDeadline = null;
+      this.ackDeadline = null;
+      this.persistDeadline = null;
+      this.waitDeadline = null;
+    }
+    this.host.stateChanged(this, from, to);
+  }
+
+  /** Sets our MSS from the route MTU before the handshake. */
+  setMss(mss: number): void {
+    this.mss = mss;
+  }
+
+  stats(): TcpStats {
+    return {
+      state: this.state,
+      cwnd: this.cc.cwnd,
+      ssthresh: this.cc.ssthresh,
+      srtt: this.rto.srtt,
+      rttvar: this.rto.rttvar,
+      rto: this.rto.rto,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      retransmits: this.retransmits,
+      mss: this.mss,
+    };
+  }
+}
+

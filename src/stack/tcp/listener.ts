@@ -1,0 +1,104 @@
+/**
+ * The virtual TcpListener: a bounded SYN queue (half-open connections) and
+ * accept queue (the backlog). A full SYN queue drops new SYNs, so a flood
+ * cannot grow memory; established connections wait in the accept queue.
+ */
+import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
+import { checkTtl } from "../../net/fd-source.js";
+import type { TcpListener } from "../../net/network.js";
+import { SocketAddr } from "../../net/socket-addr.js";
+import { C } from "../../native.js";
+import { VirtualSource } from "../virtual-source.js";
+import type { TcpConnection } from "./connection.js";
+import { VirtualTcpStream, type StreamHost } from "./socket.js";
+
+/** What a listener needs from its stack. @internal */
+export interface ListenerHost extends StreamHost {
+  /** The listener closed: release its port and reset what it still holds. */
+  listenerClosed(listener: VirtualTcpListener): void;
+}
+
+export class VirtualTcpListener extends VirtualSource implements TcpListener {
+  /** half-open connections (SYN-RECEIVED) */
+  readonly synQueue = new Set<TcpConnection>();
+  /** established, waiting for accept() */
+  private readonly acceptQueue: TcpConnection[] = [];
+  private ttlValue = 64;
+
+  /** @internal */
+  constructor(
+    private readonly host: ListenerHost,
+    readonly local: SocketAddr,
+    readonly backlog: number,
+    readonly synBacklog: number,
+  ) {
+    super();
+  }
+
+  protected readiness(): number {
+    return this.acceptQueue.length > 0 ? C.EPOLLIN : 0;
+  }
+
+  accept(): [VirtualTcpStream, SocketAddr] | WouldBlock {
+    this.live();
+    const c = this.acceptQueue.shift();
+    if (c === undefined) return WOULD_BLOCK;
+    const peer = SocketAddr.fromBytes(c.remote, c.remotePort);
+    const local = SocketAddr.fromBytes(c.local, c.localPort);
+    return [new VirtualTcpStream(this.host, c, local, peer), peer];
+  }
+
+  localAddr(): SocketAddr {
+    this.live();
+    return this.local;
+  }
+
+  setTtl(ttl: number): void {
+    checkTtl(ttl);
+    this.live();
+    this.ttlValue = ttl;
+  }
+
+  ttl(): number {
+    this.live();
+    return this.ttlValue;
+  }
+
+  takeError(): IoError | null {
+    this.live();
+    return null;
+  }
+
+  override close(): void {
+    if (this.isClosed()) return;
+    this.host.listenerClosed(this);
+    this.acceptQueue.length = 0;
+    this.synQueue.clear();
+    super.close();
+  }
+
+  /** @internal room for one more half-open connection? */
+  canTakeSyn(): boolean {
+    return !this.isClosed() && this.synQueue.size < this.synBacklog && this.acceptQueue.length < this.backlog;
+  }
+
+  /** @internal the TTL accepted connections start with */
+  childTtl(): number {
+    return this.ttlValue;
+  }
+
+  /** @internal a half-open connection completed its handshake */
+  established(c: TcpConnection): boolean {
+    this.synQueue.delete(c);
+    if (this.acceptQueue.length >= this.backlog) return false;
+    this.acceptQueue.push(c);
+    this.wake(C.EPOLLIN);
+    return true;
+  }
+
+  /** @internal connections the listener still holds (to reset when it closes) */
+  held(): TcpConnection[] {
+    return [...this.synQueue, ...this.acceptQueue];
+  }
+}
+

@@ -1,0 +1,189 @@
+/**
+ * The virtual TcpStream: a socket over a {@link TcpConnection} with the
+ * kernel's results — the same WOULD_BLOCK points, errno codes and readiness
+ * flags as a Linux TCP socket in the same state.
+ */
+import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
+import { checkBuf, checkBufs, checkTtl, shutdownHow } from "../../net/fd-source.js";
+import type { TcpStream } from "../../net/network.js";
+import type { SocketAddr } from "../../net/socket-addr.js";
+import { C } from "../../native.js";
+import { VirtualSource } from "../virtual-source.js";
+import type { TcpConnection } from "./connection.js";
+
+/** What a stream needs from its stack. @internal */
+export interface StreamHost {
+  now(): number;
+  /** The socket was closed by the user: the connection lives on until it ends. */
+  released(conn: TcpConnection): void;
+}
+
+export class VirtualTcpStream extends VirtualSource implements TcpStream {
+  private writeShut = false;
+
+  /** @internal */
+  constructor(
+    private readonly host: StreamHost,
+    readonly conn: TcpConnection,
+    private readonly local: SocketAddr,
+    private readonly peer: SocketAddr,
+  ) {
+    super();
+    conn.onWake = (bits) => this.wake(bits);
+  }
+
+  protected readiness(): number {
+    return this.conn.readiness(this.writeShut);
+  }
+
+  read(buf: Uint8Array): number | WouldBlock {
+    checkBuf(buf);
+    return this.receive(buf, false);
+  }
+
+  peek(buf: Uint8Array): number | WouldBlock {
+    checkBuf(buf);
+    return this.receive(buf, true);
+  }
+
+  readv(bufs: Uint8Array[]): number | WouldBlock {
+    checkBufs(bufs);
+    let total = 0;
+    for (const b of bufs) {
+      if (b.length === 0) continue;
+      const r = this.receive(b, false);
+      if (r === WOULD_BLOCK) return total > 0 ? total : r;
+      total += r;
+      if (r < b.length) break;
+    }
+    return total;
+  }
+
+  /** Linux tcp_recvmsg order: queued data, then a pending error, then end of stream. */
+  private receive(buf: Uint8Array, peek: boolean): number | WouldBlock {
+    this.live();
+    const c = this.conn;
+    if (c.rcvBuf.length > 0) {
+      if (buf.length === 0) return 0;
+      return c.read(buf, this.host.now(), peek);
+    }
+    if (c.error !== null) throw this.takePending();
+    if (c.peerFin || c.readShut || c.state === "CLOSED") {
+      if (c.state === "CLOSED" && !c.established && !c.readShut) throw new IoError("ENOTCONN", undefined, "read");
+      return 0;
+    }
+    if (buf.length === 0) return 0;
+    return WOULD_BLOCK;
+  }
+
+  write(buf: Uint8Array): number | WouldBlock {
+    checkBuf(buf);
+    return this.send(buf);
+  }
+
+  writev(bufs: Uint8Array[]): number | WouldBlock {
+    checkBufs(bufs);
+    let total = 0;
+    for (const b of bufs) {
+      if (b.length === 0) continue;
+      const r = this.send(b);
+      if (r === WOULD_BLOCK) return total > 0 ? total : r;
+      total += r;
+      if (r < b.length) break;
+    }
+    return total;
+  }
+
+  /** Linux tcp_sendmsg: a pending error, then EPIPE after shutdown; EAGAIN while connecting or full. */
+  private send(buf: Uint8Array): number | WouldBlock {
+    this.live();
+    const c = this.conn;
+    if (c.error !== null) throw this.takePending();
+    if (this.writeShut || c.state === "CLOSED" || (c.state !== "ESTABLISHED" && c.state !== "CLOSE-WAIT" && c.established)) {
+      throw new IoError("EPIPE", undefined, "write");
+    }
+    if (c.state === "SYN-SENT" || c.state === "SYN-RECEIVED") return WOULD_BLOCK;
+    if (buf.length === 0) return 0;
+    const n = c.write(buf, this.host.now());
+    return n === 0 ? WOULD_BLOCK : n;
+  }
+
+  shutdown(how: "read" | "write" | "both"): void {
+    const h = shutdownHow(how);
+    this.live();
+    const c = this.conn;
+    if (!c.established && c.state !== "SYN-RECEIVED") throw new IoError("ENOTCONN", undefined, "shutdown");
+    if (h !== C.SHUT_WR) {
+      c.readShut = true;
+      this.wake(C.EPOLLIN | C.EPOLLRDHUP);
+    }
+    if (h !== C.SHUT_RD && !this.writeShut) {
+      this.writeShut = true;
+      c.shutdownWrite(this.host.now());
+      this.wake(C.EPOLLOUT);
+    }
+  }
+
+  peerAddr(): SocketAddr {
+    this.live();
+    const s = this.conn.state;
+    if (s === "SYN-SENT" || s === "CLOSED") throw new IoError("ENOTCONN", undefined, "getpeername");
+    return this.peer;
+  }
+
+  localAddr(): SocketAddr {
+    this.live();
+    return this.local;
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    if (typeof noDelay !== "boolean") throw new TypeError("noDelay must be a boolean");
+    this.live();
+    this.conn.noDelay = noDelay;
+    if (noDelay) this.conn.output(this.host.now());
+  }
+
+  noDelay(): boolean {
+    this.live();
+    return this.conn.noDelay;
+  }
+
+  setTtl(ttl: number): void {
+    checkTtl(ttl);
+    this.live();
+    this.conn.ttl = ttl;
+  }
+
+  ttl(): number {
+    this.live();
+    return this.conn.ttl;
+  }
+
+  takeError(): IoError | null {
+    this.live();
+    return this.conn.error === null ? null : this.takePending("SO_ERROR");
+  }
+
+  private takePending(syscall?: string): IoError {
+    const e = new IoError(this.conn.error!, undefined, syscall);
+    this.conn.error = null;
+    return e;
+  }
+
+  /**
+   * Closes the socket. Like Linux: unread data aborts the connection with a
+   * RST; otherwise a FIN follows the queued data and the connection finishes
+   * in the background (FIN-WAIT, TIME-WAIT).
+   */
+  override close(): void {
+    if (this.isClosed()) return;
+    const c = this.conn;
+    const now = this.host.now();
+    c.onWake = () => {};
+    if (c.rcvBuf.length > 0) c.abort(now);
+    else if (c.state === "SYN-SENT" || c.state === "SYN-RECEIVED") c.abort(now);
+    else c.shutdownWrite(now);
+    this.host.released(c);
+    super.close();
+  }
+}
