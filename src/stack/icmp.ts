@@ -91,18 +91,21 @@ export class Icmp {
     const r = m.check();
     if (!r.ok) return this.counters.drop(`icmpv4:${r.reason}`);
     if (m.type === Icmpv4Type.EchoRequest) {
+      // Linux's default net.ipv4.icmp_echo_ignore_broadcasts = 1 covers multicast too
       if (!this.iface.isLocal(dst)) return this.counters.drop("icmpv4:echo-to-broadcast");
+      if (!this.canReply(src)) return this.counters.drop("icmp:no-route");
       const buf = this.iface.payloadBuffer(4);
       buf.set(m.body, ICMP_HEADER);
       const n = emitIcmpv4(buf, { type: Icmpv4Type.EchoReply, rest: echoRest(m.identifier, m.sequence) }, m.body.length);
-      this.counters.icmpSent("echo-reply");
-      return this.iface.send(dst.slice(), src.slice(), IpProtocol.Icmp, n, 64);
+      this.iface.send(dst.slice(), src.slice(), IpProtocol.Icmp, n, 64);
+      return this.counters.icmpSent("echo-reply");
     }
     if (m.type === Icmpv4Type.DestinationUnreachable && m.code < UNREACH4.length) {
       const [errno, fatal] = UNREACH4[m.code]!;
       if (fatal) this.quoted4(m.body, errno);
       return;
     }
+    if (m.type === Icmpv4Type.ParameterProblem) return this.quoted4(m.body, "EPROTO");
     if (m.type !== Icmpv4Type.EchoReply && !m.isError) this.counters.drop("icmpv4:unhandled-type");
   }
 
@@ -112,14 +115,16 @@ export class Icmp {
     const r = m.check(src, dst);
     if (!r.ok) return this.counters.drop(`icmpv6:${r.reason}`);
     if (m.type === Icmpv6Type.EchoRequest) {
-      if (!this.iface.isLocal(dst)) return this.counters.drop("icmpv6:echo-to-multicast");
+      if (!this.canReply(src)) return this.counters.drop("icmp:no-route");
+      // a multicast echo is answered from a unicast address, as Linux does by
+      // default (net.ipv6.icmp.echo_ignore_multicast = 0)
+      const from = this.iface.isLocal(dst) ? dst.slice() : this.iface.sourceFor(src);
+      const to = src.slice();
       const buf = this.iface.payloadBuffer(6);
       buf.set(m.body, ICMP_HEADER);
-      const from = dst.slice();
-      const to = src.slice();
       const n = emitIcmpv6(buf, { type: Icmpv6Type.EchoReply, rest: echoRest(m.identifier, m.sequence) }, m.body.length, from, to);
-      this.counters.icmpSent("echo-reply");
-      return this.iface.send(from, to, IpProtocol.Icmpv6, n, 64);
+      this.iface.send(from, to, IpProtocol.Icmpv6, n, 64);
+      return this.counters.icmpSent("echo-reply");
     }
     if (m.type === Icmpv6Type.DestinationUnreachable && m.code < UNREACH6.length) {
       const [errno, fatal] = UNREACH6[m.code]!;
@@ -161,29 +166,39 @@ export class Icmp {
     const ip = v4 ? this.ip4.reset(packet) : this.ip6.reset(packet);
     const src = ip.src.slice();
     const dst = ip.dst.slice();
-    if (isUnspecified(src) || isMulticast(src) || isMulticast(dst) || this.iface.isBroadcast(dst) || this.iface.isBroadcast(src)) return;
+    if (isMulticast(dst) || this.iface.isBroadcast(dst) || this.iface.isBroadcast(src)) return;
     if (v4 ? this.isIcmpv4Error(packet) : this.isIcmpv6Error(packet)) return;
+    if (!this.canReply(src)) return this.counters.drop("icmp:no-route");
     if (!this.allow(now)) return this.counters.drop("icmp:rate-limited");
     const from = this.iface.isLocal(dst) ? dst : this.iface.sourceFor(src);
     const buf = this.iface.payloadBuffer(v4 ? 4 : 6);
     const n = v4
       ? emitIcmpv4Error(buf, { type, code, rest }, packet)
       : emitIcmpv6Error(buf, { type, code, rest }, packet, from, src);
-    this.counters.icmpSent(kind);
     this.iface.send(from, src, v4 ? IpProtocol.Icmp : IpProtocol.Icmpv6, n, 64);
+    this.counters.icmpSent(kind);
   }
 
+  /** Whether a reply can go back to `src`: a unicast address we have a route to. */
+  private canReply(src: Uint8Array): boolean {
+    return !isUnspecified(src) && !isMulticast(src) && this.iface.routable(src);
+  }
+
+  /** A non-first fragment, or an ICMPv4 error message: never the cause of an error (RFC 1122 §3.2.2). */
   private isIcmpv4Error(packet: Uint8Array): boolean {
     const ip = this.ip4.reset(packet);
-    if (ip.protocol !== IpProtocol.Icmp) return false;
     if (ip.fragmentOffset !== 0) return true;
+    if (ip.protocol !== IpProtocol.Icmp) return false;
     const t = packet[ip.headerLength];
     return t !== undefined && this.icmp4.reset(packet.subarray(ip.headerLength)).isError;
   }
 
+  /** A non-first fragment, or an ICMPv6 error message (RFC 4443 §2.4(e)). */
   private isIcmpv6Error(packet: Uint8Array): boolean {
     const ip = this.ip6.reset(packet);
-    if (!ip.checkQuoted().ok || ip.upperProtocol !== IpProtocol.Icmpv6) return false;
+    if (!ip.checkQuoted().ok) return false;
+    if (ip.fragmentOffset !== 0) return true;
+    if (ip.upperProtocol !== IpProtocol.Icmpv6) return false;
     const t = packet[ip.upperOffset];
     return t !== undefined && t < 128;
   }

@@ -13,11 +13,12 @@ import type { Poll } from "../poll/poll.js";
 import { selectorOf } from "../poll/registry.js";
 import type { Driver } from "../poll/selector.js";
 import { Random } from "../random.js";
-import { isUnspecified, sameIp } from "./iface/cidr.js";
+import { isBroadcast, isLoopback, isMulticast, isUnspecified, sameIp } from "./iface/cidr.js";
 import type { Device } from "./iface/device.js";
 import { Interface } from "./iface/interface.js";
 import type { RouteConfig } from "./iface/routes.js";
 import { Icmp } from "./icmp.js";
+import { nextHeaderFieldOffset } from "./ip/ipv6-headers.js";
 import { Reassembler } from "./ip/reassembly.js";
 import { Counters, type StackStats } from "./stats.js";
 import { UdpPorts } from "./udp/ports.js";
@@ -27,6 +28,7 @@ import {
   Icmpv4TimeExceeded,
   Icmpv4Type,
   Icmpv4Unreachable,
+  Icmpv6ParameterProblem,
   Icmpv6TimeExceeded,
   Icmpv6Type,
   Icmpv6Unreachable,
@@ -52,9 +54,17 @@ export interface StackOptions {
   routes?: RouteConfig[];
   /** Seed of every random choice (ephemeral ports, IP identifications); default 0. */
   seed?: number;
-  /** How long an incomplete fragmented datagram is kept (ms); default 30,000 (Linux ipfrag_time). */
+  /**
+   * How long an incomplete fragmented datagram is kept (ms); default 30,000
+   * for IPv4 and 60,000 for IPv6 (Linux ipfrag_time, ip6frag_time).
+   */
   reassemblyTimeoutMs?: number;
-  /** Fragment bytes buffered across datagrams; default 4 MiB (Linux ipfrag_high_thresh). */
+  /**
+   * Memory for fragments awaiting reassembly, per IP version, each fragment
+   * counting its length plus 256 bytes; past it new fragments are dropped
+   * (counted as "ipv4:fragment-memory" / "ipv6:fragment-memory"). Default 4
+   * MiB (Linux ipfrag_high_thresh).
+   */
   reassemblyBytes?: number;
 }
 
@@ -128,10 +138,10 @@ export class Stack implements Network, Driver, UdpHost {
     if (this.closed) return;
     this.now = now;
     const self = this.iface.selfQueue;
-    for (let i = 0; i < self.length; i++) this.receive(self[i]!);
+    for (let i = 0; i < self.length; i++) this.receive(self[i]!, false);
     self.length = 0;
     const device = this.iface.device;
-    for (let pkt = device.receive(); pkt !== null; pkt = device.receive()) this.receive(pkt);
+    for (let pkt = device.receive(); pkt !== null; pkt = device.receive()) this.receive(pkt, true);
     this.expireFragments(now);
   }
 
@@ -164,21 +174,28 @@ export class Stack implements Network, Driver, UdpHost {
 
   // ---- ingress ----------------------------------------------------------
 
-  /** One arriving IP packet. Malformed or unexpected packets are counted and dropped. */
-  private receive(pkt: Uint8Array): void {
+  /**
+   * One arriving IP packet, from the device or (`fromDevice` false) sent to
+   * ourselves. Malformed or unexpected packets are counted and dropped.
+   */
+  private receive(pkt: Uint8Array, fromDevice: boolean): void {
     this.counters.rxPackets++;
     this.counters.rxBytes += pkt.length;
     const version = pkt.length > 0 ? pkt[0]! >> 4 : 0;
-    if (version === 4) this.receive4(pkt);
-    else if (version === 6) this.receive6(pkt);
+    if (version === 4) this.receive4(pkt, fromDevice);
+    else if (version === 6) this.receive6(pkt, fromDevice);
     else this.counters.drop("ip:bad-version");
   }
 
-  private receive4(pkt: Uint8Array): void {
+  private receive4(pkt: Uint8Array, fromDevice: boolean): void {
     const ip = this.ip4.reset(pkt);
     const r = ip.check();
     if (!r.ok) return this.counters.drop(`ipv4:${r.reason}`);
     const dst = ip.dst;
+    if (fromDevice) {
+      const martian = this.martian4(ip.src, dst);
+      if (martian !== null) return this.counters.drop(`ipv4:${martian}`);
+    }
     if (!this.iface.accepts(dst)) return this.counters.drop("ipv4:not-for-us");
     let payload = ip.payload;
     let packet = pkt.subarray(0, ip.totalLength);
@@ -197,11 +214,14 @@ export class Stack implements Network, Driver, UdpHost {
     this.deliver(this.ip4.protocol, this.ip4.src, this.ip4.dst, payload, packet);
   }
 
-  private receive6(pkt: Uint8Array): void {
+  private receive6(pkt: Uint8Array, fromDevice: boolean): void {
     const ip = this.ip6.reset(pkt);
     const r = ip.check();
     if (!r.ok) return this.counters.drop(`ipv6:${r.reason}`);
     const dst = ip.dst;
+    // Linux ip6_rcv_core: no multicast source; ::1 only on the loopback
+    if (isMulticast(ip.src) || (fromDevice && isLoopback(ip.src))) return this.counters.drop("ipv6:martian-source");
+    if (fromDevice && isLoopback(dst)) return this.counters.drop("ipv6:martian-destination");
     if (!this.iface.accepts(dst)) return this.counters.drop("ipv6:not-for-us");
     let payload = ip.upperPayload;
     let packet = pkt.subarray(0, IPV6_HEADER + ip.payloadLength);
@@ -225,6 +245,8 @@ export class Stack implements Network, Driver, UdpHost {
   /** Hands an upper-layer payload to its protocol. `packet` is the IP datagram, for ICMP errors. */
   private deliver(protocol: number, src: Uint8Array, dst: Uint8Array, payload: Uint8Array, packet: Uint8Array): void {
     const v4 = src.length === 4;
+    // nothing follows (RFC 8200 §4.7): discarded quietly, as Linux does
+    if (!v4 && protocol === IpProtocol.Ipv6NoNxt) return this.counters.drop("ipv6:no-next-header");
     switch (protocol) {
       case IpProtocol.Udp:
         return this.receiveUdp(src, dst, payload, packet);
@@ -235,8 +257,27 @@ export class Stack implements Network, Driver, UdpHost {
       default:
         this.counters.drop(`ip:protocol-${protocol}`);
         if (v4) this.icmp.sendError(packet, Icmpv4Type.DestinationUnreachable, Icmpv4Unreachable.Protocol, "protocol-unreachable", this.now);
-        else this.icmp.sendError(packet, Icmpv6Type.ParameterProblem, 1, "parameter-problem", this.now, packet.length - payload.length - 2);
+        else {
+          // the pointer names the Next Header field that holds the unknown value (RFC 4443 §3.4)
+          const pointer = nextHeaderFieldOffset(packet);
+          this.icmp.sendError(packet, Icmpv6Type.ParameterProblem, Icmpv6ParameterProblem.UnrecognizedNextHeader, "parameter-problem", this.now, pointer);
+        }
     }
+  }
+
+  /**
+   * Why an IPv4 datagram from the device is a martian (Linux
+   * ip_route_input_slow, fib_validate_source), or null: a multicast,
+   * broadcast, zero-network, loopback or own source; a loopback or
+   * zero-network destination.
+   */
+  private martian4(src: Uint8Array, dst: Uint8Array): string | null {
+    const s0 = src[0]!;
+    if (isMulticast(src) || this.iface.isBroadcast(src) || s0 === 127 || this.iface.isLocal(src)) return "martian-source";
+    // 0.0.0.0/8 as a source is accepted only towards the limited broadcast (DHCP)
+    if (s0 === 0 && !isBroadcast(dst)) return "martian-source";
+    if (dst[0] === 127 || dst[0] === 0) return "martian-destination";
+    return null;
   }
 
   private receiveUdp(src: Uint8Array, dst: Uint8Array, datagram: Uint8Array, packet: Uint8Array): void {
@@ -301,6 +342,8 @@ export class Stack implements Network, Driver, UdpHost {
   udpConnectLocal(sock: VirtualUdpSocket, dst: SocketAddr): SocketAddr {
     const local = sock.localAddr();
     if (dst.family !== local.family) throw new IoError("EAFNOSUPPORT", undefined, "connect");
+    // the kernel looks the route up even for a bound socket (ip4_datagram_connect)
+    if (!this.iface.routable(dst.ipBytes())) throw new IoError("ENETUNREACH", undefined, "connect");
     if (!isUnspecified(local.ipBytes())) return local;
     const src = this.iface.sourceFor(dst.ipBytes());
     const bound = SocketAddr.fromBytes(src, local.port);

@@ -65,14 +65,24 @@ export class Interface {
   }
 
   /**
+   * Whether {@link send} can send to `dst`: a local address, or a route (or
+   * a broadcast) and an address of the family to send from.
+   */
+  routable(dst: Uint8Array): boolean {
+    if (this.isLocal(dst)) return true;
+    if (!this.addresses.some((a) => a.bytes.length === dst.length)) return false;
+    return this.routes.lookup(dst) !== null || this.isBroadcast(dst);
+  }
+
+  /**
    * The source address for sending to `dst`: `dst` itself for local
    * destinations, else the address on the route's prefix, else the first of
    * the family. Throws `ENETUNREACH` when no route leads to `dst`.
    */
   sourceFor(dst: Uint8Array): Uint8Array {
     if (this.isLocal(dst)) return dst;
+    if (!this.routable(dst)) throw new IoError("ENETUNREACH", undefined, "connect");
     const route = this.routes.lookup(dst);
-    if (route === null && !this.isBroadcast(dst)) throw new IoError("ENETUNREACH", undefined, "connect");
     const hop = route?.via ?? dst;
     let fallback: Uint8Array | null = null;
     for (const a of this.addresses) {
@@ -80,8 +90,7 @@ export class Interface {
       if (prefixMatch(hop, a.bytes, a.prefix)) return a.bytes;
       fallback ??= a.bytes;
     }
-    if (fallback === null) throw new IoError("ENETUNREACH", undefined, "connect");
-    return fallback;
+    return fallback!; // routable() made sure there is an address of the family
   }
 
   /**
@@ -100,9 +109,7 @@ export class Interface {
   send(src: Uint8Array, dst: Uint8Array, protocol: number, payloadLength: number, ttl: number): void {
     const local = this.isLocal(dst);
     const mtu = local ? 65535 : this.device.mtu;
-    if (!local && this.routes.lookup(dst) === null && !this.isBroadcast(dst)) {
-      throw new IoError("ENETUNREACH", undefined, "sendto");
-    }
+    if (!this.routable(dst)) throw new IoError("ENETUNREACH", undefined, "sendto");
     const out = (pkt: Uint8Array): void => this.emit(pkt, local);
     if (dst.length === 4) {
       const h = { src, dst, protocol, payloadLength, ttl, identification: this.nextIpv4Id() };

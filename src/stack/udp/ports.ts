@@ -11,6 +11,8 @@ import type { VirtualUdpSocket } from "./socket.js";
 
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_HIGH = 60999;
+/** Random ports tried before scanning the whole range. */
+const RANDOM_PROBES = 64;
 
 interface Bound {
   sock: VirtualUdpSocket;
@@ -27,24 +29,24 @@ export class UdpPorts {
    * throws `EADDRINUSE` on a clash. {@link insert} then takes it.
    */
   claim(addr: SocketAddr, withPort: (port: number) => SocketAddr): SocketAddr {
-    let bound = addr;
-    if (addr.port === 0) {
-      const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-      const start = this.random.int(span);
-      let found = false;
-      for (let i = 0; i < span; i++) {
-        const port = EPHEMERAL_LOW + ((start + i) % span);
-        if (!this.clashes(addr, port)) {
-          bound = withPort(port);
-          found = true;
-          break;
-        }
-      }
-      if (!found) throw new IoError("EADDRINUSE", "no free ephemeral port", "bind");
-    } else if (this.clashes(addr, addr.port)) {
-      throw new IoError("EADDRINUSE", undefined, "bind");
+    const ip = addr.ipBytes();
+    if (addr.port !== 0) {
+      if (this.clashes(ip, addr.port)) throw new IoError("EADDRINUSE", undefined, "bind");
+      return addr;
     }
-    return bound;
+    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+    // random probes first: a scan from a random start alone piles used ports into
+    // runs that later binds walk through (quadratic as the range fills up)
+    for (let i = 0; i < RANDOM_PROBES; i++) {
+      const port = EPHEMERAL_LOW + this.random.int(span);
+      if (!this.clashes(ip, port)) return withPort(port);
+    }
+    const start = this.random.int(span);
+    for (let i = 0; i < span; i++) {
+      const port = EPHEMERAL_LOW + ((start + i) % span);
+      if (!this.clashes(ip, port)) return withPort(port);
+    }
+    throw new IoError("EADDRINUSE", "no free ephemeral port", "bind");
   }
 
   /** Binds `sock` to an address from {@link claim}. */
@@ -54,14 +56,14 @@ export class UdpPorts {
     this.byPort.set(bound.port, list);
   }
 
-  private clashes(addr: SocketAddr, port: number): boolean {
+  private clashes(ip: Uint8Array, port: number): boolean {
     const list = this.byPort.get(port);
-    if (!list) return false;
-    const ip = addr.ipBytes();
-    return list.some((b) => {
+    if (list === undefined) return false;
+    for (const b of list) {
       const other = b.addr.ipBytes();
-      return other.length === ip.length && (isUnspecified(ip) || isUnspecified(other) || sameIp(ip, other));
-    });
+      if (other.length === ip.length && (isUnspecified(ip) || isUnspecified(other) || sameIp(ip, other))) return true;
+    }
+    return false;
   }
 
   /** Moves `sock`'s entry to a new local address (after connect picked one). */
