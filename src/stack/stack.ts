@@ -22,6 +22,10 @@ import { nextHeaderFieldOffset } from "./ip/ipv6-headers.js";
 import { Reassembler } from "./ip/reassembly.js";
 import { Counters, type StackStats } from "./stats.js";
 import { UdpPorts } from "./udp/ports.js";
+import { TcpLayer } from "./tcp/layer.js";
+import type { TcpConnection, TcpState, TcpStats } from "./tcp/connection.js";
+import type { VirtualTcpListener } from "./tcp/listener.js";
+import type { VirtualTcpStream } from "./tcp/socket.js";
 import { VirtualUdpSocket, type UdpHost } from "./udp/socket.js";
 import {
   IPV6_HEADER,
@@ -78,6 +82,9 @@ export class Stack implements Network, Driver, UdpHost {
   private readonly counters = new Counters();
   private readonly random: Random;
   private readonly udpPorts: UdpPorts;
+  private readonly tcp: TcpLayer;
+  private readonly stateListeners: Array<(e: TcpStateEvent) => void> = [];
+  private readonly retransmitListeners: Array<(e: TcpRetransmitEvent) => void> = [];
   private readonly icmp: Icmp;
   private readonly reassembly4: Reassembler;
   private readonly reassembly6: Reassembler;
@@ -98,6 +105,14 @@ export class Stack implements Network, Driver, UdpHost {
     this.random = new Random(seed, "stack");
     this.iface = new Interface(device, options.addresses, options.routes ?? [], this.counters, this.random.u32());
     this.udpPorts = new UdpPorts(new Random(seed, "udp-ports"));
+    this.tcp = new TcpLayer(this.iface, this.counters, () => this.clock.now(), new Random(seed, "tcp"), {
+      state: (c, from, to) => {
+        for (const f of this.stateListeners) f({ ...connectionIds(c), from, to });
+      },
+      retransmit: (c, seq, length) => {
+        for (const f of this.retransmitListeners) f({ ...connectionIds(c), seq, length, stats: c.stats() });
+      },
+    });
     this.icmp = new Icmp(this.iface, this.counters, (p, l, lp, r, rp, e) => this.transportError(p, l, lp, r, rp, e));
     this.reassembly4 = new Reassembler(options.reassemblyTimeoutMs ?? 30_000, options.reassemblyBytes ?? 4 << 20);
     this.reassembly6 = new Reassembler(options.reassemblyTimeoutMs ?? 60_000, options.reassemblyBytes ?? 4 << 20);
@@ -122,13 +137,42 @@ export class Stack implements Network, Driver, UdpHost {
     return sock;
   }
 
-  tcpBind(addr: SocketAddrLike): never {
-    toSocketAddr(addr);
-    throw new IoError("EPROTONOSUPPORT", "TCP is not in this version of the userspace stack", "socket");
+  /** A virtual TCP listener on `addr` (port 0 picks a free port). */
+  tcpBind(addr: SocketAddrLike): VirtualTcpListener {
+    const a = toSocketAddr(addr);
+    this.live();
+    return this.tcp.bind(a);
   }
 
-  tcpConnect(addr: SocketAddrLike): never {
-    return this.tcpBind(addr);
+  /** Starts a non-blocking connect to `addr`, like the kernel's. */
+  tcpConnect(addr: SocketAddrLike): VirtualTcpStream {
+    const a = toSocketAddr(addr);
+    this.live();
+    return this.tcp.connect(a);
+  }
+
+  /**
+   * Observes TCP: `"tcp-state"` for every state change of a connection,
+   * `"tcp-retransmit"` for every retransmission (with the connection's stats).
+   */
+  on(event: "tcp-state", fn: (e: TcpStateEvent) => void): this;
+  on(event: "tcp-retransmit", fn: (e: TcpRetransmitEvent) => void): this;
+  on(event: "tcp-state" | "tcp-retransmit", fn: ((e: TcpStateEvent) => void) | ((e: TcpRetransmitEvent) => void)): this {
+    if (typeof fn !== "function") throw new TypeError("listener must be a function");
+    if (event === "tcp-state") this.stateListeners.push(fn as (e: TcpStateEvent) => void);
+    else if (event === "tcp-retransmit") this.retransmitListeners.push(fn as (e: TcpRetransmitEvent) => void);
+    else throw new TypeError(`unknown event ${String(event)}: "tcp-state" or "tcp-retransmit"`);
+    return this;
+  }
+
+  /** Per-connection TCP statistics, keyed by `"local -> remote"`. */
+  tcpStats(): Record<string, TcpStats> {
+    const out: Record<string, TcpStats> = {};
+    for (const c of this.tcp.connections()) {
+      const ids = connectionIds(c);
+      out[`${ids.local} -> ${ids.remote}`] = c.stats();
+    }
+    return out;
   }
 
   // ---- driving ----------------------------------------------------------
@@ -143,6 +187,7 @@ export class Stack implements Network, Driver, UdpHost {
     const device = this.iface.device;
     for (let pkt = device.receive(); pkt !== null; pkt = device.receive()) this.receive(pkt, true);
     this.expireFragments(now);
+    this.tcp.onTimers(now);
   }
 
   /** When this stack next needs `poll`: a device arrival or a timer; null if never. */
@@ -150,7 +195,7 @@ export class Stack implements Network, Driver, UdpHost {
     if (this.closed) return null;
     if (this.iface.selfQueue.length > 0) return this.now;
     let next = this.iface.device.pollAt?.() ?? null;
-    for (const t of [this.reassembly4.nextDeadline(), this.reassembly6.nextDeadline()]) {
+    for (const t of [this.reassembly4.nextDeadline(), this.reassembly6.nextDeadline(), this.tcp.deadline()]) {
       if (t !== null && (next === null || t < next)) next = t;
     }
     return next;
@@ -250,6 +295,8 @@ export class Stack implements Network, Driver, UdpHost {
     switch (protocol) {
       case IpProtocol.Udp:
         return this.receiveUdp(src, dst, payload, packet);
+      case IpProtocol.Tcp:
+        return this.tcp.receive(src, dst, payload);
       case IpProtocol.Icmp:
         return v4 ? this.icmp.receive4(src, dst, payload) : this.counters.drop("ipv6:icmpv4");
       case IpProtocol.Icmpv6:
@@ -357,3 +404,27 @@ export class Stack implements Network, Driver, UdpHost {
   }
 }
 
+
+/** A TCP connection changed state. */
+export interface TcpStateEvent {
+  local: string;
+  remote: string;
+  from: TcpState;
+  to: TcpState;
+}
+
+/** A TCP segment was retransmitted. */
+export interface TcpRetransmitEvent {
+  local: string;
+  remote: string;
+  seq: number;
+  length: number;
+  stats: TcpStats;
+}
+
+function connectionIds(c: TcpConnection): { local: string; remote: string } {
+  return {
+    local: SocketAddr.fromBytes(c.local, c.localPort).toString(),
+    remote: SocketAddr.fromBytes(c.remote, c.remotePort).toString(),
+  };
+}
