@@ -4,7 +4,9 @@
  * (kernel↔virtual) joins in a later issue; scenarios written against
  * `Backend` run on all of them unchanged.
  */
+import { onTestFinished } from "vitest";
 import { Link, Poll, SimClock, Stack, kernel, type Network } from "../../src/index.js";
+import { selectorOf } from "../../src/poll/registry.js";
 
 export interface Backend {
   /** name shown in test titles */
@@ -40,15 +42,23 @@ export const kernelBackend: Backend = {
 
 /**
  * virtual↔virtual: a client Stack (10.0.0.1, fd00::1) and a server Stack
- * (10.0.0.2, fd00::2) over a fault-free Link, driven by a Poll on a SimClock.
- * Each `newPoll()` builds a fresh world; `server`/`client` are its stacks.
+ * (10.0.0.2, fd00::2) over a fault-free Link, in virtual time. A test's
+ * first use builds the world; every `newPoll()` (the test's, its peer's) is
+ * a Poll on the world's SimClock that drives both stacks. The world ends
+ * with the test.
  */
 export function virtualBackend(): Backend {
-  let server: Stack | null = null;
-  let client: Stack | null = null;
-  const world = (): { server: Stack; client: Stack } => {
-    if (!server || !client) throw new Error("call newPoll() first: it builds the virtual network");
-    return { server, client };
+  let w: { clock: SimClock; server: Stack; client: Stack } | null = null;
+  const world = (): { clock: SimClock; server: Stack; client: Stack } => {
+    if (w !== null) return w;
+    const clock = new SimClock();
+    const link = new Link({ mtu: 1500 });
+    const client = new Stack({ clock, device: link.a, addresses: ["10.0.0.1/24", "fd00::1/64"] });
+    const server = new Stack({ clock, device: link.b, addresses: ["10.0.0.2/24", "fd00::2/64"] });
+    onTestFinished(() => {
+      w = null;
+    });
+    return (w = { clock, server, client });
   };
   return {
     name: "virtual",
@@ -61,10 +71,10 @@ export function virtualBackend(): Backend {
     ip4: "10.0.0.2",
     ip6: "fd00::2",
     newPoll() {
-      const poll = new Poll({ clock: new SimClock() });
-      const link = new Link({ mtu: 1500 });
-      client = new Stack({ poll, device: link.a, addresses: ["10.0.0.1/24", "fd00::1/64"] });
-      server = new Stack({ poll, device: link.b, addresses: ["10.0.0.2/24", "fd00::2/64"] });
+      const { clock, client, server } = world();
+      const poll = new Poll({ clock });
+      selectorOf(poll.registry()).drive(client);
+      selectorOf(poll.registry()).drive(server);
       return poll;
     },
     addr(port = 0, family = 4) {
@@ -77,7 +87,7 @@ export function virtualBackend(): Backend {
 }
 
 /** Backends for the TCP scenarios (the stack's TCP arrives in a later issue). */
-export const backends: Backend[] = [kernelBackend];
+export const backends: Backend[] = [kernelBackend, virtualBackend()];
 
 /** Backends for the UDP scenarios. */
 export const udpBackends: Backend[] = [kernelBackend, virtualBackend()];

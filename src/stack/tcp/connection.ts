@@ -73,6 +73,7 @@ const OUR_WSCALE = 7;
 const DUP_THRESH = 3;
 const QUICKACKS = 16;
 const MAX_WINDOW = 0x3fffffff;
+const OUT_OF_WINDOW_ACK_MS = 500;
 
 /** Per-connection counters for teaching and debugging. */
 export interface TcpStats {
@@ -141,6 +142,7 @@ export class TcpConnection {
   private persistDeadline: number | null = null;
   private persistBackoff = 0;
   private dupAcks = 0;
+  private lastOutOfWindowAck = -Infinity;
   private inRecovery = false;
   private recover = 0;
   private inflation = 0;
@@ -291,23 +293,22 @@ export class TcpConnection {
     const len = seg.payload.length + (seg.syn ? 1 : 0) + (seg.fin ? 1 : 0);
     // PAWS (RFC 7323 §5)
     if (this.tsOk && seg.hasTimestamps && !seg.rst && seqLt(seg.tsVal, this.tsRecent)) {
-      if (!seg.rst) this.sendAck(now);
-      return;
+      return this.outOfWindowAck(now);
     }
     // first: sequence number acceptability (§3.10.7.4)
     if (!this.acceptable(seg.seqNumber, len)) {
-      if (!seg.rst) this.sendAck(now);
-      return;
+      if (seg.rst) return;
+      return len > 0 ? this.sendAck(now) : this.outOfWindowAck(now);
     }
     // second: RST (RFC 5961 §3.2)
     if (seg.rst) {
       if (seg.seqNumber === this.rcvNxt) return this.reset(now);
-      return this.sendAck(now); // challenge ACK
+      return this.outOfWindowAck(now); // challenge ACK
     }
     // fourth: SYN in a synchronized state (RFC 5961 §4)
     if (seg.syn) {
       if (this.state === "SYN-RECEIVED" && seg.seqNumber === this.irs) return this.output(now);
-      return this.sendAck(now);
+      return this.outOfWindowAck(now);
     }
     // fifth: ACK
     if (!seg.ack) return;
@@ -370,7 +371,7 @@ export class TcpConnection {
   private processAck(seg: TcpPacket, now: number): boolean {
     const ack = seg.ackNumber;
     if (seqGt(ack, this.sndMax)) {
-      this.sendAck(now); // RFC 5961 §5.2: ACK of data never sent
+      this.outOfWindowAck(now); // RFC 5961 §5.2: ACK of data never sent
       return false;
     }
     const window = seg.window << this.sndWscale;
@@ -619,6 +620,17 @@ export class TcpConnection {
     this.emit(ACK | (push ? PSH : 0), seq, size, this.ackOptions(now), now);
   }
 
+  /**
+   * A challenge or duplicate ACK answering an unacceptable segment, at most
+   * one per 500 ms (RFC 5961 §7; Linux tcp_invalid_ratelimit), so two ends
+   * that disagree cannot trade ACKs forever.
+   */
+  private outOfWindowAck(now: number): void {
+    if (now - this.lastOutOfWindowAck < OUT_OF_WINDOW_ACK_MS) return;
+    this.lastOutOfWindowAck = now;
+    this.sendAck(now);
+  }
+
   private sendAck(now: number): void {
     this.emit(ACK, this.sndNxt, 0, this.ackOptions(now), now);
   }
@@ -734,12 +746,16 @@ export class TcpConnection {
     this.emit(ACK, this.sndUna, size, this.ackOptions(now), now);
   }
 
-  /** Zero-window probe (RFC 9293 §3.8.6.1): one byte past the window, with backoff. */
+  /**
+   * Zero-window probe (RFC 9293 §3.8.6.1), with backoff. Like Linux, the
+   * probe carries the already acknowledged sequence number SND.UNA−1 and no
+   * data: the receiver must answer with an ACK telling its current window.
+   */
   private probe(now: number): void {
     this.persistDeadline = null;
     const offset = seqDiff(this.sndNxt, this.dataSeq);
     if (this.sndWnd > 0 || offset >= this.sndBuf.length) return;
-    this.emit(ACK, this.sndNxt, 1, this.ackOptions(now), now);
+    this.emit(ACK, seqAdd(this.sndUna, -1), 0, this.ackOptions(now), now);
     this.persistBackoff = Math.min(this.persistBackoff + 1, 10);
     this.persistDeadline = now + Math.min(this.rto.rto * 2 ** this.persistBackoff, 120_000);
   }
