@@ -129,6 +129,8 @@ export class TcpConnection {
   peerFin = false;
   /** shutdown("read") */
   readShut = false;
+  /** the socket was closed: nobody will read what arrives */
+  orphan = false;
   // control
   readonly rto = new RtoEstimator();
   readonly cc: CongestionControl;
@@ -321,8 +323,16 @@ export class TcpConnection {
       this.setEstablished();
     }
     if (!this.processAck(seg, now)) return;
-    // seventh: segment text
     const data = seg.payload;
+    // Linux tcp_rcv_state_process: new data for a FIN-WAIT socket whose reading side is closed resets it
+    if (data.length > 0 && (this.orphan || this.readShut) && (this.state === "FIN-WAIT-1" || this.state === "FIN-WAIT-2")) {
+      if (seqGt(seqAdd(seg.seqNumber, data.length), this.rcvNxt)) {
+        this.sendControl(RST | ACK, this.sndNxt, now);
+        this.setState("CLOSED");
+        return;
+      }
+    }
+    // seventh: segment text
     if (data.length > 0 && this.canReceive()) this.receiveData(seg.seqNumber, data, now);
     // eighth: FIN
     if (seg.fin && seqAdd(seg.seqNumber, data.length) === this.rcvNxt && !this.peerFin) this.receiveFin(now);

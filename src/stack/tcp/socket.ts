@@ -59,7 +59,11 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
     return total;
   }
 
-  /** Linux tcp_recvmsg order: queued data, then a pending error, then end of stream. */
+  /**
+   * Linux tcp_recvmsg order: queued data; end of stream once the peer's FIN
+   * arrived (SOCK_DONE), even with an error pending; then the error; then a
+   * shutdown; else WOULD_BLOCK.
+   */
   private receive(buf: Uint8Array, peek: boolean): number | WouldBlock {
     this.live();
     const c = this.conn;
@@ -67,6 +71,7 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
       if (buf.length === 0) return 0;
       return c.read(buf, this.host.now(), peek);
     }
+    if (c.peerFin) return 0;
     if (c.error !== null) throw this.takePending();
     if (c.peerFin || c.readShut || c.state === "CLOSED") {
       if (c.state === "CLOSED" && !c.established && !c.readShut) throw new IoError("ENOTCONN", undefined, "read");
@@ -180,6 +185,7 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
     const c = this.conn;
     const now = this.host.now();
     c.onWake = () => {};
+    c.orphan = true;
     if (c.rcvBuf.length > 0) c.abort(now);
     else if (c.state === "SYN-SENT" || c.state === "SYN-RECEIVED") c.abort(now);
     else c.shutdownWrite(now);
