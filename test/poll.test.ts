@@ -21,7 +21,7 @@ import {
   type TcpListener,
   type TcpStream,
 } from "../src/index.js";
-import { backends, type Backend } from "./support/backends.js";
+import { kernelBackend, type Backend } from "./support/backends.js";
 import { expectIoError, later, sleepSync, timed, useCleanup } from "./support/harness.js";
 import { assertWouldBlock, expectEvents, expectEventsAsync, expectNoEvents, ok, untilReady } from "./support/util.js";
 
@@ -83,7 +83,11 @@ it("poll_closes_fd", async () => {
   expect(readdirSync("/proc/self/fd").length).toBeLessThan(before + 10);
 });
 
-for (const b of backends) {
+// These scenarios exercise the Poll itself against real time and concurrent
+// actors (timers standing in for mio's threads, Wakers): they run on the
+// kernel backend. A virtual network in virtual time has neither; its
+// readiness is covered by test/virtual_source.test.ts and the socket suites.
+for (const b of [kernelBackend]) {
   describe(`poll.rs on ${b.name}`, () => {
     it("add_then_drop", () => {
       const poll = own(b.newPoll());

@@ -14,6 +14,7 @@ const ENOENT = -sys.errno.ENOENT!;
 const EEXIST = -sys.errno.EEXIST!;
 const ALWAYS = C.EPOLLERR | C.EPOLLHUP;
 const MAX_TIMEOUT = 0x7fffffff;
+const MAX_DRIVER_ROUNDS = 64;
 
 /**
  * The registration of a virtual source, with epoll's semantics: the source
@@ -141,12 +142,20 @@ export class Selector {
     if (i >= 0) this.drivers.splice(i, 1);
   }
 
-  /** Runs every driver at the current time. */
+  /**
+   * Runs every driver at the current time, again while one of them is still
+   * due (a packet one stack sent to another without delay), so that a poll
+   * sees everything that happens at this instant. Bounded, in case a driver
+   * keeps reporting a past deadline.
+   */
   private runDrivers(): void {
     const ds = this.drivers;
     if (ds.length === 0) return;
-    const now = this.clock.now();
-    for (let i = 0; i < ds.length; i++) ds[i]!.poll(now);
+    for (let round = 0; round < MAX_DRIVER_ROUNDS; round++) {
+      const now = this.clock.now();
+      for (let i = 0; i < ds.length; i++) ds[i]!.poll(now);
+      if (this.nextDeadline() > now) return;
+    }
   }
 
   /** The earliest time a driver needs to run, or Infinity. */
