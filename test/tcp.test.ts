@@ -23,7 +23,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Events, Interest, IoError, Token, WOULD_BLOCK, type Poll, type TcpListener, type TcpStream } from "../src/index.js";
-import { backends } from "./support/backends.js";
+import { backends, type Backend } from "./support/backends.js";
 import { assertWouldBlock, expectEvents, expectNoEvents, ok } from "./support/util.js";
 import {
   Peer,
@@ -48,6 +48,49 @@ const RW = R.add(W);
 const N = 16 * 1024 * 1024;
 /** a deadline for the 16 MiB transfers */
 const TRANSFER_TIMEOUT_MS = 20_000;
+
+/**
+ * mio's `read` and `peek` scenarios: a peer writes N pattern bytes; the test
+ * reads them on READABLE events, checking every byte. With `peekFirst`, each
+ * event first peeks (which must see what read returns; a peek that would
+ * block re-arms readiness, so the loop waits for the next event).
+ */
+async function readPatternFrom(b: Backend, peekFirst: boolean): Promise<void> {
+  const poll = own(b.newPoll());
+  const events = new Events(128);
+  const listener = listen(b);
+  const peer = new Peer(b);
+  peer.spawn(async () => {
+    const [server] = await peer.accept(listener);
+    const chunk = new Uint8Array(1024);
+    for (let amt = 0; amt < N; amt += chunk.length) await peer.writeAll(server, fillPattern(chunk, amt));
+  });
+  const stream = connect(b, listener.localAddr());
+  poll.registry().register(stream, Token(1), R);
+
+  let amt = 0;
+  const buf = new Uint8Array(1024);
+  const deadline = Date.now() + TRANSFER_TIMEOUT_MS;
+  while (amt < N) {
+    expect(Date.now(), `read ${amt} of ${N} bytes in time`).toBeLessThan(deadline);
+    await poll.pollAsync(events, 100);
+    for (const ev of events) {
+      expect(ev.token()).toBe(Token(1));
+      if (peekFirst) {
+        const p = stream.peek(buf);
+        if (p === WOULD_BLOCK) continue;
+        expectPattern(buf.subarray(0, p), amt);
+      }
+      for (let r = stream.read(buf); r !== WOULD_BLOCK && amt < N; r = stream.read(buf)) {
+        expect(r, "end of stream before all bytes").toBeGreaterThan(0);
+        expectPattern(buf.subarray(0, r), amt);
+        amt += r;
+      }
+    }
+  }
+  expect(amt).toBe(N);
+  await peer.join();
+}
 
 /** Polls batches until `done(event)` holds for one, checking every event with `each`. */
 function pollUntil(
@@ -120,71 +163,11 @@ for (const b of backends) {
     });
 
     it("read", async () => {
-      const poll = own(b.newPoll());
-      const events = new Events(128);
-      const listener = listen(b);
-      const peer = new Peer(b);
-      peer.spawn(async () => {
-        const [server] = await peer.accept(listener);
-        const chunk = new Uint8Array(1024);
-        for (let amt = 0; amt < N; amt += chunk.length) await peer.writeAll(server, fillPattern(chunk, amt));
-      });
-      const stream = connect(b, listener.localAddr());
-      poll.registry().register(stream, Token(1), R);
-
-      let amt = 0;
-      const buf = new Uint8Array(1024);
-      const deadline = Date.now() + TRANSFER_TIMEOUT_MS;
-      while (amt < N) {
-        expect(Date.now(), `read ${amt} of ${N} bytes in time`).toBeLessThan(deadline);
-        await poll.pollAsync(events, 100);
-        for (const ev of events) {
-          expect(ev.token()).toBe(Token(1));
-          for (let r = stream.read(buf); r !== WOULD_BLOCK && amt < N; r = stream.read(buf)) {
-            expect(r, "end of stream before all bytes").toBeGreaterThan(0);
-            expectPattern(buf.subarray(0, r), amt);
-            amt += r;
-          }
-        }
-      }
-      expect(amt).toBe(N);
-      await peer.join();
+      await readPatternFrom(b, false);
     });
 
     it("peek", async () => {
-      const poll = own(b.newPoll());
-      const events = new Events(128);
-      const listener = listen(b);
-      const peer = new Peer(b);
-      peer.spawn(async () => {
-        const [server] = await peer.accept(listener);
-        const chunk = new Uint8Array(1024);
-        for (let amt = 0; amt < N; amt += chunk.length) await peer.writeAll(server, fillPattern(chunk, amt));
-      });
-      const stream = connect(b, listener.localAddr());
-      poll.registry().register(stream, Token(1), R);
-
-      let amt = 0;
-      const buf = new Uint8Array(1024);
-      const deadline = Date.now() + TRANSFER_TIMEOUT_MS;
-      while (amt < N) {
-        expect(Date.now(), `read ${amt} of ${N} bytes in time`).toBeLessThan(deadline);
-        await poll.pollAsync(events, 100);
-        for (const ev of events) {
-          expect(ev.token()).toBe(Token(1));
-          // a peek that would block re-arms readiness: wait for the next event
-          const p = stream.peek(buf);
-          if (p === WOULD_BLOCK) continue;
-          expectPattern(buf.subarray(0, p), amt); // peek sees what read will return
-          for (let r = stream.read(buf); r !== WOULD_BLOCK && amt < N; r = stream.read(buf)) {
-            expect(r, "end of stream before all bytes").toBeGreaterThan(0);
-            expectPattern(buf.subarray(0, r), amt);
-            amt += r;
-          }
-        }
-      }
-      expect(amt).toBe(N);
-      await peer.join();
+      await readPatternFrom(b, true);
     });
 
     it("write", async () => {
