@@ -131,6 +131,20 @@ function readWhenReady(poll: Poll, events: Events, stream: TcpStream, buf: Uint8
   }
 }
 
+/**
+ * The opening of most stream scenarios: a connection to an echo peer,
+ * registered READABLE | WRITABLE as ID1, once it is writable (connected).
+ */
+async function echoConnection(b: Backend): Promise<{ poll: Poll; events: Events; stream: TcpStream; peer: Peer }> {
+  const poll = own(b.newPoll());
+  const events = new Events(16);
+  const { addr, peer } = echoListener(b);
+  const stream = connect(b, addr);
+  poll.registry().register(stream, ID1, W.add(R));
+  await expectEventsAsync(poll, events, [{ token: ID1, readiness: { writable: true } }]);
+  return { poll, events, stream, peer };
+}
+
 for (const b of backends) {
   describe(b.name, () => {
     it("tcp_stream_ipv4", () => smokeTestTcpStream(b, 4));
@@ -169,12 +183,7 @@ for (const b of backends) {
     }
 
     it("shutdown_read", async () => {
-      const poll = own(b.newPoll());
-      const events = new Events(16);
-      const { addr, peer } = echoListener(b);
-      const stream = connect(b, addr);
-      poll.registry().register(stream, ID1, W.add(R));
-      await expectEventsAsync(poll, events, [{ token: ID1, readiness: { writable: true } }]);
+      const { poll, events, stream, peer } = await echoConnection(b);
 
       checkedWrite(stream, DATA2);
       await expectEventsAsync(poll, events, [{ token: ID1, readiness: { readable: true } }]);
@@ -189,12 +198,7 @@ for (const b of backends) {
     });
 
     it("shutdown_write", async () => {
-      const poll = own(b.newPoll());
-      const events = new Events(16);
-      const { addr, peer } = echoListener(b);
-      const stream = connect(b, addr);
-      poll.registry().register(stream, ID1, W.add(R));
-      await expectEventsAsync(poll, events, [{ token: ID1, readiness: { writable: true } }]);
+      const { poll, events, stream, peer } = await echoConnection(b);
 
       checkedWrite(stream, DATA1);
       stream.shutdown("write");
@@ -208,12 +212,7 @@ for (const b of backends) {
     });
 
     it("shutdown_both", async () => {
-      const poll = own(b.newPoll());
-      const events = new Events(16);
-      const { addr, peer } = echoListener(b);
-      const stream = connect(b, addr);
-      poll.registry().register(stream, ID1, W.add(R));
-      await expectEventsAsync(poll, events, [{ token: ID1, readiness: { writable: true } }]);
+      const { poll, events, stream, peer } = await echoConnection(b);
 
       checkedWrite(stream, DATA1);
       await expectEventsAsync(poll, events, [{ token: ID1, readiness: { readable: true } }]);
