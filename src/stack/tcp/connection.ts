@@ -133,7 +133,8 @@ export class TcpConnection {
   orphan = false;
   // control
   readonly rto = new RtoEstimator();
-  readonly cc: CongestionControl;
+  /** made again once the handshake fixed the MSS */
+  cc: CongestionControl;
   private retxDeadline: number | null = null;
   private retxCount = 0;
   private ackDeadline: number | null = null;
@@ -256,7 +257,7 @@ export class TcpConnection {
   /** Aborts: RST to the peer (when synchronized) and CLOSED. */
   abort(now: number): void {
     if (this.state !== "CLOSED" && this.state !== "SYN-SENT" && this.state !== "TIME-WAIT") {
-      this.sendControl(RST | ACK, this.sndNxt, now);
+      this.sendControl(RST | ACK, this.sndMax, now);
     }
     this.setState("CLOSED");
   }
@@ -327,7 +328,7 @@ export class TcpConnection {
     // Linux tcp_rcv_state_process: new data for a FIN-WAIT socket whose reading side is closed resets it
     if (data.length > 0 && (this.orphan || this.readShut) && (this.state === "FIN-WAIT-1" || this.state === "FIN-WAIT-2")) {
       if (seqGt(seqAdd(seg.seqNumber, data.length), this.rcvNxt)) {
-        this.sendControl(RST | ACK, this.sndNxt, now);
+        this.sendControl(RST | ACK, this.sndMax, now);
         this.setState("CLOSED");
         return;
       }
@@ -568,13 +569,14 @@ export class TcpConnection {
       return;
     }
     let sent = false;
+    const maxData = this.maxSegmentData(now);
     for (;;) {
       const inFlight = seqDiff(this.sndNxt, this.sndUna);
       const window = Math.min(this.sndWnd, this.cc.cwnd + this.inflation);
       const offset = seqDiff(this.sndNxt, this.dataSeq);
       const unsent = this.sndBuf.length - offset;
       if (unsent <= 0) break;
-      let size = Math.min(this.mss, unsent, window - inFlight);
+      const size = Math.min(maxData, unsent, window - inFlight);
       if (size <= 0) {
         if (this.sndWnd === 0 && inFlight === 0 && this.persistDeadline === null) {
           this.persistDeadline = now + this.rto.rto;
@@ -582,7 +584,7 @@ export class TcpConnection {
         break;
       }
       // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged
-      if (size < this.mss && size === unsent && !this.noDelay && inFlight > 0 && !this.finQueued) break;
+      if (size < maxData && size === unsent && !this.noDelay && inFlight > 0 && !this.finQueued) break;
       this.sendData(this.sndNxt, size, size === unsent, now);
       this.sndNxt = seqAdd(this.sndNxt, size);
       this.sndMax = seqMax(this.sndMax, this.sndNxt);
@@ -641,8 +643,22 @@ export class TcpConnection {
     this.sendAck(now);
   }
 
+  /**
+   * A pure ACK carries SND.MAX (Linux tcp_acceptable_seq): after a timeout
+   * rewinds SND.NXT, the peer has already received up to SND.MAX and would
+   * find an older sequence number unacceptable and drop the ACK.
+   */
   private sendAck(now: number): void {
-    this.emit(ACK, this.sndNxt, 0, this.ackOptions(now), now);
+    this.emit(ACK, this.sndMax, 0, this.ackOptions(now), now);
+  }
+
+  /**
+   * Data bytes a segment may carry: the MSS less the options it carries
+   * (RFC 9293 §3.7.1, RFC 6691: the MSS excludes TCP options), so a
+   * full-sized segment fits the MTU without fragmentation.
+   */
+  private maxSegmentData(now: number): number {
+    return Math.max(1, this.mss - (tcpHeaderLength(this.ackOptions(now)) - 20));
   }
 
   /** A segment without data (RST, FIN). */
@@ -749,7 +765,7 @@ export class TcpConnection {
   /** Resends the first unacknowledged segment (fast retransmit, partial ACK). */
   private retransmitFirst(now: number): void {
     const offset = seqDiff(this.sndUna, this.dataSeq);
-    const size = Math.min(this.mss, this.sndBuf.length - offset);
+    const size = Math.min(this.maxSegmentData(now), this.sndBuf.length - offset);
     if (size <= 0) return;
     this.retransmits++;
     this.host.retransmitted(this, this.sndUna, size);
@@ -781,6 +797,7 @@ export class TcpConnection {
   private takeSynOptions(syn: TcpPacket, ourMss: number): void {
     const peerMss = syn.mss >= 0 ? syn.mss : this.family === 4 ? 536 : 1220;
     this.mss = Math.max(64, Math.min(peerMss, ourMss));
+    this.cc = createCongestionControl(this.config.congestion, { mss: this.mss });
     if (syn.windowScale >= 0) {
       this.sndWscale = Math.min(syn.windowScale, 14);
       this.rcvWscale = OUR_WSCALE;
