@@ -34,7 +34,6 @@ export class TcpLayer implements TcpHost, ListenerHost {
   private readonly conns = new Map<string, TcpConnection>();
   private readonly listeners: VirtualTcpListener[] = [];
   private readonly halfOpen = new Map<TcpConnection, VirtualTcpListener>();
-  private readonly releasedConns = new Set<TcpConnection>();
   private readonly seg = new TcpPacket();
   private readonly isn: IsnGenerator;
   readonly config: TcpConfig = { ...DEFAULT_CONFIG };
@@ -210,17 +209,11 @@ export class TcpLayer implements TcpHost, ListenerHost {
     }
     if (to === "CLOSED") {
       this.conns.delete(key(c.local, c.localPort, c.remote, c.remotePort));
-      this.releasedConns.delete(c);
     }
   }
 
   retransmitted(c: TcpConnection, seq: number, length: number): void {
     this.events.retransmit(c, seq, length);
-  }
-
-  /** The user closed the socket; the connection finishes on its own. */
-  released(c: TcpConnection): void {
-    this.releasedConns.add(c);
   }
 
   listenerClosed(l: VirtualTcpListener): void {

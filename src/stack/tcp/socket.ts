@@ -14,8 +14,6 @@ import type { TcpConnection } from "./connection.js";
 /** What a stream needs from its stack. @internal */
 export interface StreamHost {
   now(): number;
-  /** The socket was closed by the user: the connection lives on until it ends. */
-  released(conn: TcpConnection): void;
 }
 
 export class VirtualTcpStream extends VirtualSource implements TcpStream {
@@ -189,7 +187,6 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
     if (c.rcvBuf.length > 0) c.abort(now);
     else if (c.state === "SYN-SENT" || c.state === "SYN-RECEIVED") c.abort(now);
     else c.shutdownWrite(now);
-    this.host.released(c);
     super.close();
   }
 }
