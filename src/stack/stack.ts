@@ -23,7 +23,7 @@ import { Reassembler } from "./ip/reassembly.js";
 import { Counters, type StackStats } from "./stats.js";
 import { UdpPorts } from "./udp/ports.js";
 import { TcpLayer } from "./tcp/layer.js";
-import type { TcpConnection, TcpState, TcpStats } from "./tcp/connection.js";
+import type { TcpConfig, TcpConnection, TcpState, TcpStats } from "./tcp/connection.js";
 import type { VirtualTcpListener } from "./tcp/listener.js";
 import type { VirtualTcpStream } from "./tcp/socket.js";
 import { VirtualUdpSocket, type UdpHost } from "./udp/socket.js";
@@ -70,6 +70,13 @@ export interface StackOptions {
    * MiB (Linux ipfrag_high_thresh).
    */
   reassemblyBytes?: number;
+  /**
+   * TCP settings: send/receive buffer bytes (default 256 KiB each),
+   * congestion control ("cubic", default, or "newreno"), TIME-WAIT length
+   * (2·MSL, default 60,000 ms as Linux), SYN and data retry limits (6 and
+   * 15), delayed-ACK timeout (40 ms).
+   */
+  tcp?: Partial<TcpConfig>;
 }
 
 const MAX_UDP4 = 65535 - 20 - UDP_HEADER;
@@ -112,7 +119,7 @@ export class Stack implements Network, Driver, UdpHost {
       retransmit: (c, seq, length) => {
         for (const f of this.retransmitListeners) f({ ...connectionIds(c), seq, length, stats: c.stats() });
       },
-    });
+    }, options.tcp);
     this.icmp = new Icmp(this.iface, this.counters, (p, l, lp, r, rp, e) => this.transportError(p, l, lp, r, rp, e));
     this.reassembly4 = new Reassembler(options.reassemblyTimeoutMs ?? 30_000, options.reassemblyBytes ?? 4 << 20);
     this.reassembly6 = new Reassembler(options.reassemblyTimeoutMs ?? 60_000, options.reassemblyBytes ?? 4 << 20);

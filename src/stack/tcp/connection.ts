@@ -78,6 +78,8 @@ const OUT_OF_WINDOW_ACK_MS = 500;
 /** Per-connection counters for teaching and debugging. */
 export interface TcpStats {
   state: TcpState;
+  /** the congestion control algorithm ("cubic" or "newreno") */
+  congestion: string;
   cwnd: number;
   ssthresh: number;
   srtt: number;
@@ -867,6 +869,7 @@ export class TcpConnection {
   stats(): TcpStats {
     return {
       state: this.state,
+      congestion: this.cc.name,
       cwnd: this.cc.cwnd,
       ssthresh: this.cc.ssthresh,
       srtt: this.rto.srtt,

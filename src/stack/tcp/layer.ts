@@ -36,7 +36,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
   private readonly halfOpen = new Map<TcpConnection, VirtualTcpListener>();
   private readonly seg = new TcpPacket();
   private readonly isn: IsnGenerator;
-  readonly config: TcpConfig = { ...DEFAULT_CONFIG };
+  readonly config: TcpConfig;
 
   constructor(
     private readonly iface: Interface,
@@ -44,7 +44,9 @@ export class TcpLayer implements TcpHost, ListenerHost {
     private readonly clock: () => number,
     private readonly random: Random,
     private readonly events: TcpEvents,
+    config: Partial<TcpConfig> = {},
   ) {
+    this.config = checkConfig({ ...DEFAULT_CONFIG, ...config });
     this.isn = new IsnGenerator(random);
   }
 
@@ -232,4 +234,24 @@ export class TcpLayer implements TcpHost, ListenerHost {
 /** The demultiplexing key of a connection. */
 function key(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): string {
   return `${localPort}|${remotePort}|${remote.join(".")}|${local.join(".")}`;
+}
+
+/** Validates TCP settings given to a Stack; throws `TypeError` naming the bad one. */
+function checkConfig(c: TcpConfig): TcpConfig {
+  const positive = (name: keyof TcpConfig, min: number): void => {
+    const v = c[name];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      throw new TypeError(`tcp.${name} must be an integer >= ${min}, got ${String(v)}`);
+    }
+  };
+  positive("sendBuffer", 1024);
+  positive("recvBuffer", 1024);
+  positive("timeWaitMs", 0);
+  positive("synRetries", 0);
+  positive("retries", 0);
+  positive("delayedAckMs", 0);
+  if (c.congestion !== "cubic" && c.congestion !== "newreno") {
+    throw new TypeError(`tcp.congestion must be "cubic" or "newreno", got ${String(c.congestion)}`);
+  }
+  return c;
 }
