@@ -4,7 +4,8 @@
  * @internal
  */
 import { sys, C } from "../native.js";
-import { IoError, check } from "../error.js";
+import { IoError, check, checkIo, type WouldBlock } from "../error.js";
+import { scratch } from "./sockaddr.js";
 import { closeFd, ownFd } from "../fd.js";
 import type { Interest } from "../poll/interest.js";
 import { selectorOf, type Registry } from "../poll/registry.js";
@@ -56,8 +57,27 @@ export abstract class FdSource implements Source {
   }
 }
 
-/** Sockets: the descriptor plus SO_ERROR and integer options. @internal */
-export abstract class SocketSource extends FdSource {
+/**
+ * Sockets: the descriptor, SO_ERROR, integer options, and their own and
+ * their peer's address, decoded by the address family's `decodeAddr`.
+ * @internal
+ */
+export abstract class SocketSource<A> extends FdSource {
+  /** Reads an address of this socket's family from an address buffer. */
+  protected abstract decodeAddr(buf: Uint8Array): A;
+
+  /** The address this socket is bound to. */
+  localAddr(): A {
+    check(sys.getsockname(this.fd, scratch), "getsockname");
+    return this.decodeAddr(scratch);
+  }
+
+  /** The peer's address; throws `ENOTCONN` if there is none. */
+  peerAddr(): A {
+    check(sys.getpeername(this.fd, scratch), "getpeername");
+    return this.decodeAddr(scratch);
+  }
+
   /** Takes and clears the pending socket error (`SO_ERROR`), or null if none. */
   takeError(): IoError | null {
     const e = this.getOpt(C.SOL_SOCKET, C.SO_ERROR, "getsockopt");
@@ -70,6 +90,44 @@ export abstract class SocketSource extends FdSource {
 
   protected setOpt(level: number, name: number, value: number, what = "setsockopt"): void {
     check(sys.setsockopt(this.fd, level, name, value), what);
+  }
+}
+
+/** Connected stream sockets (TCP, Unix): reads and writes straight between the kernel and the caller's buffers. @internal */
+export abstract class StreamSocket<A> extends SocketSource<A> {
+  /** Reads into `buf`: bytes read, 0 at end of stream, or `WOULD_BLOCK`. */
+  read(buf: Uint8Array): number | WouldBlock {
+    checkBuf(buf);
+    return checkIo(sys.read(this.fd, buf), "read");
+  }
+
+  /** Writes from `buf`: bytes written (maybe fewer), or `WOULD_BLOCK`; `EPIPE` once the peer is gone. */
+  write(buf: Uint8Array): number | WouldBlock {
+    checkBuf(buf);
+    return checkIo(sys.send(this.fd, buf, 0), "write");
+  }
+
+  /** Reads into several buffers in order (empty ones skipped, at most `MAX_IOV`). */
+  readv(bufs: Uint8Array[]): number | WouldBlock {
+    checkBufs(bufs);
+    return checkIo(sys.readv(this.fd, bufs), "readv");
+  }
+
+  /** Writes several buffers in order (empty ones skipped, at most `MAX_IOV`). */
+  writev(bufs: Uint8Array[]): number | WouldBlock {
+    checkBufs(bufs);
+    return checkIo(sys.sendv(this.fd, bufs), "writev");
+  }
+
+  /** Like `read`, but leaves the bytes in the socket. */
+  peek(buf: Uint8Array): number | WouldBlock {
+    checkBuf(buf);
+    return checkIo(sys.recv(this.fd, buf, C.MSG_PEEK), "recv");
+  }
+
+  /** Shuts down the read half, the write half, or both. */
+  shutdown(how: "read" | "write" | "both"): void {
+    check(sys.shutdown(this.fd, shutdownHow(how)), "shutdown");
   }
 }
 

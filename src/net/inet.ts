@@ -2,11 +2,8 @@
 import { sys, C } from "../native.js";
 import { check } from "../error.js";
 import type { Family, SocketAddr } from "./socket-addr.js";
-import { addrBuf, decodeInet, encodeInet } from "./sockaddr.js";
+import { decodeInet, encodeInet, scratch } from "./sockaddr.js";
 import { SocketSource, checkTtl } from "./fd-source.js";
-
-/** One scratch address buffer: every call using it is synchronous. */
-export const scratch = addrBuf();
 
 /** Opens a non-blocking socket for `addr`'s family. */
 export function openSocket(addr: SocketAddr, type: number): number {
@@ -26,8 +23,26 @@ export function openBound(addr: SocketAddr, type: number, before?: (fd: number) 
   return fd;
 }
 
-/** A socket bound to an internet address: names, TTL. */
-export abstract class InetSocket extends SocketSource {
+/** The option that holds the TTL (IPv4) or unicast hop limit (IPv6). */
+function ttlOption(family: Family): [number, number] {
+  return family === 6 ? [C.IPPROTO_IPV6, C.IPV6_UNICAST_HOPS] : [C.IPPROTO_IP, C.IP_TTL];
+}
+
+/** Sets the TTL / hop limit of `fd`'s packets. */
+export function setInetTtl(fd: number, family: Family, ttl: number): void {
+  checkTtl(ttl);
+  const [level, name] = ttlOption(family);
+  check(sys.setsockopt(fd, level, name, ttl), "setsockopt");
+}
+
+/** The TTL / hop limit of `fd`'s packets. */
+export function inetTtl(fd: number, family: Family): number {
+  const [level, name] = ttlOption(family);
+  return check(sys.getsockopt(fd, level, name), "getsockopt");
+}
+
+/** A listening or datagram socket on an internet address: names, TTL. */
+export abstract class InetSocket extends SocketSource<SocketAddr> {
   protected constructor(
     fd: number,
     protected readonly family: Family,
@@ -35,28 +50,15 @@ export abstract class InetSocket extends SocketSource {
     super(fd);
   }
 
-  localAddr(): SocketAddr {
-    check(sys.getsockname(this.fd, scratch), "getsockname");
-    return decodeInet(scratch);
-  }
-
-  peerAddr(): SocketAddr {
-    check(sys.getpeername(this.fd, scratch), "getpeername");
-    return decodeInet(scratch);
-  }
-
-  private ttlOption(): [number, number] {
-    return this.family === 6 ? [C.IPPROTO_IPV6, C.IPV6_UNICAST_HOPS] : [C.IPPROTO_IP, C.IP_TTL];
+  protected decodeAddr(buf: Uint8Array): SocketAddr {
+    return decodeInet(buf);
   }
 
   setTtl(ttl: number): void {
-    checkTtl(ttl);
-    const [level, name] = this.ttlOption();
-    this.setOpt(level, name, ttl);
+    setInetTtl(this.fd, this.family, ttl);
   }
 
   ttl(): number {
-    const [level, name] = this.ttlOption();
-    return this.getOpt(level, name);
+    return inetTtl(this.fd, this.family);
   }
 }

@@ -16,6 +16,9 @@ export function addrBuf(): Uint8Array {
   return new Uint8Array(sys.ADDR_BUF_LEN);
 }
 
+/** The one scratch address buffer of the kernel sockets: every call using it is synchronous. */
+export const scratch = addrBuf();
+
 function view(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }

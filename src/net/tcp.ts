@@ -1,10 +1,10 @@
 /** Kernel TCP sockets (mio's `TcpListener` and `TcpStream` on Linux). */
 import { sys, C } from "../native.js";
 import { check, checkIo, WOULD_BLOCK, type WouldBlock } from "../error.js";
-import type { SocketAddr } from "./socket-addr.js";
-import { decodeInet, encodeInet } from "./sockaddr.js";
-import { InetSocket, openBound, openSocket, scratch } from "./inet.js";
-import { checkBuf, checkBufs, shutdownHow } from "./fd-source.js";
+import type { Family, SocketAddr } from "./socket-addr.js";
+import { decodeInet, encodeInet, scratch } from "./sockaddr.js";
+import { InetSocket, inetTtl, openBound, openSocket, setInetTtl } from "./inet.js";
+import { StreamSocket } from "./fd-source.js";
 import type { TcpListener, TcpStream } from "./network.js";
 
 const EINPROGRESS = -sys.errno.EINPROGRESS!;
@@ -34,7 +34,19 @@ export class KernelTcpListener extends InetSocket implements TcpListener {
 }
 
 /** A kernel TCP connection. */
-export class KernelTcpStream extends InetSocket implements TcpStream {
+export class KernelTcpStream extends StreamSocket<SocketAddr> implements TcpStream {
+  /** @internal made by `connect` and `KernelTcpListener.accept` */
+  constructor(
+    fd: number,
+    private readonly family: Family,
+  ) {
+    super(fd);
+  }
+
+  protected decodeAddr(buf: Uint8Array): SocketAddr {
+    return decodeInet(buf);
+  }
+
   /** Starts a non-blocking connect to `addr`. */
   static connect(addr: SocketAddr): KernelTcpStream {
     const fd = openSocket(addr, C.SOCK_STREAM);
@@ -47,33 +59,12 @@ export class KernelTcpStream extends InetSocket implements TcpStream {
     return s;
   }
 
-  read(buf: Uint8Array): number | WouldBlock {
-    checkBuf(buf);
-    return checkIo(sys.read(this.fd, buf), "read");
+  setTtl(ttl: number): void {
+    setInetTtl(this.fd, this.family, ttl);
   }
 
-  write(buf: Uint8Array): number | WouldBlock {
-    checkBuf(buf);
-    return checkIo(sys.send(this.fd, buf, 0), "write");
-  }
-
-  readv(bufs: Uint8Array[]): number | WouldBlock {
-    checkBufs(bufs);
-    return checkIo(sys.readv(this.fd, bufs), "readv");
-  }
-
-  writev(bufs: Uint8Array[]): number | WouldBlock {
-    checkBufs(bufs);
-    return checkIo(sys.sendv(this.fd, bufs), "writev");
-  }
-
-  peek(buf: Uint8Array): number | WouldBlock {
-    checkBuf(buf);
-    return checkIo(sys.recv(this.fd, buf, C.MSG_PEEK), "recv");
-  }
-
-  shutdown(how: "read" | "write" | "both"): void {
-    check(sys.shutdown(this.fd, shutdownHow(how)), "shutdown");
+  ttl(): number {
+    return inetTtl(this.fd, this.family);
   }
 
   setNoDelay(noDelay: boolean): void {

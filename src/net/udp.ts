@@ -3,8 +3,8 @@ import { endianness } from "node:os";
 import { sys, C } from "../native.js";
 import { check, checkIo, WOULD_BLOCK, type WouldBlock } from "../error.js";
 import { parseIp, toSocketAddr, type SocketAddr, type SocketAddrLike } from "./socket-addr.js";
-import { decodeInet, encodeInet } from "./sockaddr.js";
-import { InetSocket, openBound, scratch } from "./inet.js";
+import { decodeInet, encodeInet, scratch } from "./sockaddr.js";
+import { InetSocket, openBound } from "./inet.js";
 import { checkBuf } from "./fd-source.js";
 import type { UdpSocket } from "./network.js";
 

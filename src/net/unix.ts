@@ -5,11 +5,9 @@
  */
 import { sys, C } from "../native.js";
 import { check, checkIo, WOULD_BLOCK, type WouldBlock } from "../error.js";
-import { addrBuf, decodeUnix, encodeUnix, toUnixSocketAddr, type UnixSocketAddr, type UnixSocketAddrLike } from "./sockaddr.js";
-import { SocketSource, checkBuf, checkBufs, shutdownHow } from "./fd-source.js";
+import { scratch, decodeUnix, encodeUnix, toUnixSocketAddr, type UnixSocketAddr, type UnixSocketAddrLike } from "./sockaddr.js";
+import { SocketSource, StreamSocket, checkBuf, shutdownHow } from "./fd-source.js";
 
-/** One scratch address buffer: every call using it is synchronous. */
-const scratch = addrBuf();
 const EINPROGRESS = -sys.errno.EINPROGRESS!;
 /** As mio and Rust's std on Linux: the kernel caps -1 at `net.core.somaxconn`. */
 const BACKLOG = -1;
@@ -25,12 +23,10 @@ function socketPair(type: number): [number, number] {
   return [fds[0]!, fds[1]!];
 }
 
-/** What every Unix socket has: its own address and `SO_ERROR`. */
-abstract class UnixSocket extends SocketSource {
-  /** The address this socket is bound to (unnamed if it is not). */
-  localAddr(): UnixSocketAddr {
-    check(sys.getsockname(this.fd, scratch), "getsockname");
-    return decodeUnix(scratch);
+/** Listening and datagram Unix sockets: addresses, binding. */
+abstract class UnixSocket extends SocketSource<UnixSocketAddr> {
+  protected decodeAddr(buf: Uint8Array): UnixSocketAddr {
+    return decodeUnix(buf);
   }
 
   /** Binds to `addr`; closes the socket if that fails. */
@@ -41,20 +37,6 @@ abstract class UnixSocket extends SocketSource {
       this.close();
       throw e;
     }
-  }
-}
-
-/** A Unix socket with a peer: streams and datagram sockets. */
-abstract class PeerUnixSocket extends UnixSocket {
-  /** The peer's address; throws `ENOTCONN` if there is none. */
-  peerAddr(): UnixSocketAddr {
-    check(sys.getpeername(this.fd, scratch), "getpeername");
-    return decodeUnix(scratch);
-  }
-
-  /** Shuts down the read half, the write half, or both. */
-  shutdown(how: "read" | "write" | "both"): void {
-    check(sys.shutdown(this.fd, shutdownHow(how)), "shutdown");
   }
 }
 
@@ -86,7 +68,11 @@ export class UnixListener extends UnixSocket {
 }
 
 /** A Unix stream connection. */
-export class UnixStream extends PeerUnixSocket {
+export class UnixStream extends StreamSocket<UnixSocketAddr> {
+  protected decodeAddr(buf: Uint8Array): UnixSocketAddr {
+    return decodeUnix(buf);
+  }
+
   /**
    * Connects to a listening socket. A Unix connect completes at once, or
    * throws: `ENOENT` (no such path), `ECONNREFUSED` (nobody listening),
@@ -109,38 +95,10 @@ export class UnixStream extends PeerUnixSocket {
     const [a, b] = socketPair(C.SOCK_STREAM);
     return [new UnixStream(a), new UnixStream(b)];
   }
-
-  /** Reads into `buf`: bytes read, 0 at end of stream, or `WOULD_BLOCK`. */
-  read(buf: Uint8Array): number | WouldBlock {
-    return checkIo(sys.read(this.fd, buf), "read");
-  }
-
-  /** Writes from `buf`: bytes written (maybe fewer), or `WOULD_BLOCK`. `EPIPE` once the peer is gone. */
-  write(buf: Uint8Array): number | WouldBlock {
-    return checkIo(sys.send(this.fd, buf, 0), "write");
-  }
-
-  /** Reads into several buffers in order (at most `MAX_IOV` of them). */
-  readv(bufs: Uint8Array[]): number | WouldBlock {
-    checkBufs(bufs);
-    return checkIo(sys.readv(this.fd, bufs), "readv");
-  }
-
-  /** Writes several buffers in order (at most `MAX_IOV` of them). */
-  writev(bufs: Uint8Array[]): number | WouldBlock {
-    checkBufs(bufs);
-    return checkIo(sys.sendv(this.fd, bufs), "writev");
-  }
-
-  /** Like `read`, but leaves the bytes in the socket. */
-  peek(buf: Uint8Array): number | WouldBlock {
-    checkBuf(buf);
-    return checkIo(sys.recv(this.fd, buf, C.MSG_PEEK), "recv");
-  }
 }
 
 /** A Unix datagram socket. */
-export class UnixDatagram extends PeerUnixSocket {
+export class UnixDatagram extends UnixSocket {
   /** A datagram socket bound to a path or an abstract name (`override`: see `UnixListener.bind`). */
   static override bind(addr: UnixSocketAddrLike): UnixDatagram {
     const d = UnixDatagram.unbound();
@@ -194,6 +152,11 @@ export class UnixDatagram extends PeerUnixSocket {
   peek(buf: Uint8Array): number | WouldBlock {
     checkBuf(buf);
     return checkIo(sys.recv(this.fd, buf, C.MSG_PEEK), "recv");
+  }
+
+  /** Shuts down the read half, the write half, or both. */
+  shutdown(how: "read" | "write" | "both"): void {
+    check(sys.shutdown(this.fd, shutdownHow(how)), "shutdown");
   }
 
   private receiveFrom(buf: Uint8Array, flags: number): [number, UnixSocketAddr] | WouldBlock {
