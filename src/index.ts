@@ -22,6 +22,7 @@ export { SourceFd } from "./net/source-fd.js";
 export { SimClock, realClock, type Clock } from "./poll/clock.js";
 export { Stack, type StackOptions, type TcpStateEvent, type TcpRetransmitEvent } from "./stack/stack.js";
 export type { TcpConfig, TcpState, TcpStats } from "./stack/tcp/connection.js";
+export type { TcpKeepalive } from "./net/keepalive.js";
 export type { StackStats } from "./stack/stats.js";
 export type { Device } from "./stack/iface/device.js";
 export type { RouteConfig } from "./stack/iface/routes.js";

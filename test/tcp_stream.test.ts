@@ -33,7 +33,8 @@
  * peerAddr() while connecting, bad arguments, use after close.
  */
 import { describe, expect, it } from "vitest";
-import { Events, Interest, IoError, SocketAddr, Token, WOULD_BLOCK, type Poll, type TcpStream } from "../src/index.js";
+import { readFileSync } from "node:fs";
+import { Events, Interest, IoError, SocketAddr, Token, WOULD_BLOCK, type Poll, type TcpKeepalive, type TcpStream } from "../src/index.js";
 import { backends, type Backend } from "./support/backends.js";
 import { expectNonBlockingCloexec } from "./support/fdinfo.js";
 import {
@@ -145,6 +146,13 @@ async function echoConnection(b: Backend): Promise<{ poll: Poll; events: Events;
   return { poll, events, stream, peer };
 }
 
+/** Keepalive times a socket starts with: the namespace's sysctls for the kernel, Linux's defaults for a Stack. */
+function defaultKeepalive(b: Backend): TcpKeepalive {
+  if (b.name !== "kernel") return { idleMs: 7_200_000, intervalMs: 75_000, count: 9 };
+  const sysctl = (name: string): number => Number(readFileSync(`/proc/sys/net/ipv4/${name}`, "utf8").trim());
+  return { idleMs: sysctl("tcp_keepalive_time") * 1000, intervalMs: sysctl("tcp_keepalive_intvl") * 1000, count: sysctl("tcp_keepalive_probes") };
+}
+
 for (const b of backends) {
   describe(b.name, () => {
     it("tcp_stream_ipv4", () => smokeTestTcpStream(b, 4));
@@ -178,6 +186,22 @@ for (const b of backends) {
       it(`get_nodelay_without_previous_set${suffix(family)}`, () => {
         const stream = heldConnection(b, family);
         expect(stream.noDelay()).toBe(false); // Nagle is on by default
+        expect(stream.takeError()).toBeNull();
+      });
+
+      it(`set_get_keepalive${suffix(family)}`, () => {
+        const stream = heldConnection(b, family);
+        expect(stream.keepalive()).toBeNull(); // off by default, as on Linux
+        stream.setKeepalive({});
+        expect(stream.keepalive()).toEqual(defaultKeepalive(b));
+        stream.setKeepalive({ idleMs: 30_000, intervalMs: 5_000, count: 4 });
+        expect(stream.keepalive()).toEqual({ idleMs: 30_000, intervalMs: 5_000, count: 4 });
+        stream.setKeepalive({ count: 2 }); // the other times stay
+        expect(stream.keepalive()).toEqual({ idleMs: 30_000, intervalMs: 5_000, count: 2 });
+        stream.setKeepalive(null);
+        expect(stream.keepalive()).toBeNull();
+        stream.setKeepalive({}); // like TCP_KEEPIDLE & co., the times outlive SO_KEEPALIVE off
+        expect(stream.keepalive()).toEqual({ idleMs: 30_000, intervalMs: 5_000, count: 2 });
         expect(stream.takeError()).toBeNull();
       });
     }
@@ -501,6 +525,9 @@ for (const b of backends) {
       expect(() => stream.shutdown("sideways" as "read")).toThrow(TypeError);
       for (const ttl of [0, 256, -1, 1.5, Number.NaN]) expect(() => stream.setTtl(ttl), `ttl ${ttl}`).toThrow(TypeError);
       expect(() => stream.setNoDelay("yes" as unknown as boolean)).toThrow(TypeError);
+      const badKeepalives: unknown[] = [7, "on", { idleMs: 0 }, { intervalMs: 1.5 }, { count: 128 }, { idleMs: 32_768_000 }, { count: "9" }];
+      for (const k of badKeepalives) expect(() => stream.setKeepalive(k as TcpKeepalive), `keepalive ${JSON.stringify(k)}`).toThrow(TypeError);
+      expect(stream.keepalive()).toBeNull();
       // nothing was changed or sent by the rejected calls
       expect(stream.noDelay()).toBe(false);
       assertWouldBlock(stream.read(new Uint8Array(4)));
@@ -523,6 +550,8 @@ for (const b of backends) {
         ["localAddr", () => stream.localAddr()],
         ["setNoDelay", () => stream.setNoDelay(true)],
         ["noDelay", () => stream.noDelay()],
+        ["setKeepalive", () => stream.setKeepalive({})],
+        ["keepalive", () => stream.keepalive()],
         ["setTtl", () => stream.setTtl(9)],
         ["ttl", () => stream.ttl()],
         ["takeError", () => stream.takeError()],

@@ -5,6 +5,7 @@
  */
 import type { IoError, WouldBlock } from "../error.js";
 import type { Source } from "../poll/source.js";
+import type { TcpKeepalive } from "./keepalive.js";
 import type { SocketAddr, SocketAddrLike } from "./socket-addr.js";
 
 /** A TCP socket listening for connections. */
@@ -37,6 +38,14 @@ export interface TcpStream extends Source {
   localAddr(): SocketAddr;
   setNoDelay(noDelay: boolean): void;
   noDelay(): boolean;
+  /**
+   * Turns keepalive on, with the settings given (the others keep their
+   * defaults: Linux's 7200 s idle, 75 s interval, 9 probes), or off with
+   * `null`. Off by default, as on Linux. The kernel counts whole seconds.
+   */
+  setKeepalive(keepalive: Partial<TcpKeepalive> | null): void;
+  /** The keepalive settings, or null when keepalive is off. */
+  keepalive(): TcpKeepalive | null;
   setTtl(ttl: number): void;
   ttl(): number;
   takeError(): IoError | null;

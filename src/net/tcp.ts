@@ -6,6 +6,7 @@ import { decodeInet, encodeInet, scratch } from "./sockaddr.js";
 import { InetSocket, inetTtl, openBound, openSocket, setInetTtl } from "./inet.js";
 import { StreamSocket } from "./fd-source.js";
 import type { TcpListener, TcpStream } from "./network.js";
+import { keepaliveSettings, type TcpKeepalive } from "./keepalive.js";
 
 const EINPROGRESS = -sys.errno.EINPROGRESS!;
 /** mio's listen backlog */
@@ -74,5 +75,28 @@ export class KernelTcpStream extends StreamSocket<SocketAddr> implements TcpStre
 
   noDelay(): boolean {
     return this.getOpt(C.IPPROTO_TCP, C.TCP_NODELAY) !== 0;
+  }
+
+  setKeepalive(keepalive: Partial<TcpKeepalive> | null): void {
+    if (keepalive === null) return this.setOpt(C.SOL_SOCKET, C.SO_KEEPALIVE, 0);
+    const now = this.keepaliveTimes();
+    const k = keepaliveSettings(keepalive, now);
+    if (k.idleMs !== now.idleMs) this.setOpt(C.IPPROTO_TCP, C.TCP_KEEPIDLE, Math.ceil(k.idleMs / 1000));
+    if (k.intervalMs !== now.intervalMs) this.setOpt(C.IPPROTO_TCP, C.TCP_KEEPINTVL, Math.ceil(k.intervalMs / 1000));
+    if (k.count !== now.count) this.setOpt(C.IPPROTO_TCP, C.TCP_KEEPCNT, k.count);
+    this.setOpt(C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+  }
+
+  keepalive(): TcpKeepalive | null {
+    return this.getOpt(C.SOL_SOCKET, C.SO_KEEPALIVE) === 0 ? null : this.keepaliveTimes();
+  }
+
+  /** The kernel's TCP_KEEPIDLE, TCP_KEEPINTVL (seconds, as ms) and TCP_KEEPCNT. */
+  private keepaliveTimes(): TcpKeepalive {
+    return {
+      idleMs: this.getOpt(C.IPPROTO_TCP, C.TCP_KEEPIDLE) * 1000,
+      intervalMs: this.getOpt(C.IPPROTO_TCP, C.TCP_KEEPINTVL) * 1000,
+      count: this.getOpt(C.IPPROTO_TCP, C.TCP_KEEPCNT),
+    };
   }
 }

@@ -26,14 +26,20 @@ import type { Interface } from "./iface/interface.js";
 import type { Counters } from "./stats.js";
 import { isMulticast, isUnspecified } from "./iface/cidr.js";
 
-/** A transport's view of an arriving ICMP error: the quoted datagram's ends and the errno. */
+/**
+ * A transport's view of an arriving ICMP error: the quoted datagram's ends,
+ * its transport header (at least 8 bytes), the errno and whether Linux counts
+ * the error as hard (`fatal`: reported to a connected UDP socket at once).
+ */
 export type TransportError = (
   protocol: number,
   local: Uint8Array,
   localPort: number,
   remote: Uint8Array,
   remotePort: number,
+  quoted: Uint8Array,
   errno: string,
+  fatal: boolean,
 ) => void;
 
 /** [errno, fatal] by ICMPv4 Destination Unreachable code (Linux icmp_err_convert). */
@@ -102,10 +108,10 @@ export class Icmp {
     }
     if (m.type === Icmpv4Type.DestinationUnreachable && m.code < UNREACH4.length) {
       const [errno, fatal] = UNREACH4[m.code]!;
-      if (fatal) this.quoted4(m.body, errno);
-      return;
+      return this.quoted4(m.body, errno, fatal);
     }
-    if (m.type === Icmpv4Type.ParameterProblem) return this.quoted4(m.body, "EPROTO");
+    if (m.type === Icmpv4Type.ParameterProblem) return this.quoted4(m.body, "EPROTO", true);
+    if (m.type === Icmpv4Type.TimeExceeded) return this.quoted4(m.body, "EHOSTUNREACH", false);
     if (m.type !== Icmpv4Type.EchoReply && !m.isError) this.counters.drop("icmpv4:unhandled-type");
   }
 
@@ -128,31 +134,34 @@ export class Icmp {
     }
     if (m.type === Icmpv6Type.DestinationUnreachable && m.code < UNREACH6.length) {
       const [errno, fatal] = UNREACH6[m.code]!;
-      if (fatal) this.quoted6(m.body, errno);
+      this.quoted6(m.body, errno, fatal);
     } else if (m.type === Icmpv6Type.PacketTooBig) {
-      this.quoted6(m.body, "EMSGSIZE");
+      this.quoted6(m.body, "EMSGSIZE", true);
     } else if (m.type === Icmpv6Type.ParameterProblem) {
-      this.quoted6(m.body, "EPROTO");
+      this.quoted6(m.body, "EPROTO", true);
+    } else if (m.type === Icmpv6Type.TimeExceeded) {
+      this.quoted6(m.body, "EHOSTUNREACH", false);
     }
   }
 
   /** Reports an error quoted in an ICMPv4 body to the transport that sent it. */
-  private quoted4(body: Uint8Array, errno: string): void {
+  private quoted4(body: Uint8Array, errno: string, fatal: boolean): void {
     const ip = this.ip4.reset(body);
     if (!ip.checkQuoted().ok) return this.counters.drop("icmpv4:bad-quoted");
-    this.transport(ip.protocol, ip.src, ip.dst, body.subarray(ip.headerLength), errno);
+    this.transport(ip.protocol, ip.src, ip.dst, body.subarray(ip.headerLength), errno, fatal);
   }
 
-  private quoted6(body: Uint8Array, errno: string): void {
+  private quoted6(body: Uint8Array, errno: string, fatal: boolean): void {
     const ip = this.ip6.reset(body);
     if (!ip.checkQuoted().ok) return this.counters.drop("icmpv6:bad-quoted");
-    this.transport(ip.upperProtocol, ip.src, ip.dst, body.subarray(ip.upperOffset), errno);
+    this.transport(ip.upperProtocol, ip.src, ip.dst, body.subarray(ip.upperOffset), errno, fatal);
   }
 
-  private transport(protocol: number, local: Uint8Array, remote: Uint8Array, l4: Uint8Array, errno: string): void {
-    if (l4.length < 4) return;
+  /** Hands the error to the transport; RFC 792 and RFC 4443 §2.4(c) quote at least 8 bytes of its header. */
+  private transport(protocol: number, local: Uint8Array, remote: Uint8Array, l4: Uint8Array, errno: string, fatal: boolean): void {
+    if (l4.length < 8) return this.counters.drop("icmp:short-quote");
     const ports = this.udp.reset(l4);
-    this.onError(protocol, local, ports.srcPort, remote, ports.dstPort, errno);
+    this.onError(protocol, local, ports.srcPort, remote, ports.dstPort, l4, errno, fatal);
   }
 
   /**

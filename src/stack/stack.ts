@@ -120,7 +120,7 @@ export class Stack implements Network, Driver, UdpHost {
         for (const f of this.retransmitListeners) f({ ...connectionIds(c), seq, length, stats: c.stats() });
       },
     }, options.tcp);
-    this.icmp = new Icmp(this.iface, this.counters, (p, l, lp, r, rp, e) => this.transportError(p, l, lp, r, rp, e));
+    this.icmp = new Icmp(this.iface, this.counters, (p, l, lp, r, rp, q, e, f) => this.transportError(p, l, lp, r, rp, q, e, f));
     this.reassembly4 = new Reassembler(options.reassemblyTimeoutMs ?? 30_000, options.reassemblyBytes ?? 4 << 20);
     this.reassembly6 = new Reassembler(options.reassemblyTimeoutMs ?? 60_000, options.reassemblyBytes ?? 4 << 20);
     this.poller = poll;
@@ -156,6 +156,11 @@ export class Stack implements Network, Driver, UdpHost {
     const a = toSocketAddr(addr);
     this.live();
     return this.tcp.connect(a);
+  }
+
+  /** @internal the TCP layer itself, for tests (a chosen local port, a small backlog) */
+  get tcpLayer(): TcpLayer {
+    return this.tcp;
   }
 
   /**
@@ -358,9 +363,22 @@ export class Stack implements Network, Driver, UdpHost {
     return (this.lastSender = SocketAddr.fromBytes(ip, port));
   }
 
-  private transportError(protocol: number, local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, errno: string): void {
-    if (protocol !== IpProtocol.Udp) return;
-    this.udpPorts.findConnected(local, localPort, remote, remotePort)?.setError(errno);
+  /** An ICMP error about a datagram we sent: to the UDP socket (hard errors only, as Linux) or the TCP connection. */
+  private transportError(
+    protocol: number,
+    local: Uint8Array,
+    localPort: number,
+    remote: Uint8Array,
+    remotePort: number,
+    quoted: Uint8Array,
+    errno: string,
+    fatal: boolean,
+  ): void {
+    if (protocol === IpProtocol.Udp) {
+      if (fatal) this.udpPorts.findConnected(local, localPort, remote, remotePort)?.setError(errno);
+    } else if (protocol === IpProtocol.Tcp) {
+      this.tcp.icmpError(local, localPort, remote, remotePort, quoted, errno);
+    }
   }
 
   private expireFragments(now: number): void {

@@ -47,6 +47,11 @@ export interface LinkParams {
   queueBytes: number;
 }
 
+/** Packet copies are carved out of slabs of this many MTU-sized packets, within [MIN_SLAB, MAX_SLAB] bytes. */
+const SLAB_PACKETS = 16;
+const MIN_SLAB = 64 * 1024;
+const MAX_SLAB = 1 << 20;
+
 /** Slack when comparing the (floating point) backlog with the queue limit. */
 const QUEUE_EPSILON = 1e-6;
 
@@ -58,6 +63,10 @@ const QUEUE_EPSILON = 1e-6;
  */
 export class LinkDirection {
   private readonly inFlight = new ArrivalQueue();
+  /** where packet copies are carved from (see {@link copy}) */
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
+  private readonly slabSize: number;
   /** When the transmitter finishes serializing what it has been given. */
   private busyUntil = 0;
   private readonly lossRng: Random;
@@ -88,6 +97,7 @@ export class LinkDirection {
     this.corruptRng = new Random(seed, `link:${label}:corrupt`);
     this.jitterRng = new Random(seed, `link:${label}:jitter`);
     this.reorderRng = new Random(seed, `link:${label}:reorder`);
+    this.slabSize = Math.min(Math.max(SLAB_PACKETS * params.mtu, MIN_SLAB), MAX_SLAB);
   }
 
   /** Puts a copy of `packet` on the wire at time `now`; `down` drops it. */
@@ -121,7 +131,24 @@ export class LinkDirection {
     }
     const copies = this.duplicateRng.chance(p.duplicate) ? 2 : 1;
     if (copies === 2) c.duplicated++;
-    for (let i = 0; i < copies; i++) this.launch(packet.slice(), departed);
+    for (let i = 0; i < copies; i++) this.launch(this.copy(packet), departed);
+  }
+
+  /**
+   * A copy of `packet` carved out of a slab: one allocation per slab instead
+   * of one per packet. A slab stays alive while any packet in it does; each
+   * copy starts 8-byte aligned (word-at-a-time checksums).
+   */
+  private copy(packet: Uint8Array): Uint8Array {
+    const n = packet.length;
+    if (this.slabUsed + n > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(n, this.slabSize));
+      this.slabUsed = 0;
+    }
+    const copy = this.slab.subarray(this.slabUsed, this.slabUsed + n);
+    copy.set(packet);
+    this.slabUsed += (n + 7) & ~7;
+    return copy;
   }
 
   /** The next packet that has arrived by `now`, or null. */

@@ -23,20 +23,21 @@ export const TOO_MANY_HOLES = -1;
 export const DEFAULT_ASSEMBLER_RANGES = 32;
 
 export class Assembler {
-  /** range i is [starts[i], ends[i]), sorted, disjoint, not touching, all > 0 */
-  private readonly starts: Float64Array;
-  private readonly ends: Float64Array;
+  /**
+   * range i is [starts[i], ends[i]), sorted, disjoint, not touching, all > 0;
+   * the arrays are allocated when the first out-of-order range is kept (in-order
+   * data never needs them, so an idle or loss-free connection holds none)
+   */
+  private starts: Float64Array = NONE;
+  private ends: Float64Array = NONE;
   /** when range i last received a segment (for SACK block order) */
-  private readonly stamps: Float64Array;
+  private stamps: Float64Array = NONE;
   private count = 0;
   private clock = 0;
 
   /** @param capacity the most out-of-order ranges kept at once (≥ 1) */
   constructor(readonly capacity: number = DEFAULT_ASSEMBLER_RANGES) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`bad assembler capacity ${capacity}`);
-    this.starts = new Float64Array(capacity);
-    this.ends = new Float64Array(capacity);
-    this.stamps = new Float64Array(capacity);
   }
 
   /** Whether no out-of-order data is held. */
@@ -89,6 +90,7 @@ export class Assembler {
       return end;
     }
     if (lo === hi && this.count === this.capacity) return TOO_MANY_HOLES;
+    if (this.starts.length === 0) this.allocate();
     // replace ranges lo..hi-1 by the merged one at index lo
     this.splice(lo, hi - lo, 1);
     this.starts[lo] = start;
@@ -124,6 +126,15 @@ export class Assembler {
     return out;
   }
 
+  /** The range arrays, in one allocation. */
+  private allocate(): void {
+    const c = this.capacity;
+    const all = new Float64Array(3 * c);
+    this.starts = all.subarray(0, c);
+    this.ends = all.subarray(c, 2 * c);
+    this.stamps = all.subarray(2 * c);
+  }
+
   /** Removes `remove` ranges at `at` and opens `insert` slots there. */
   private splice(at: number, remove: number, insert: number): void {
     const shift = insert - remove;
@@ -136,3 +147,5 @@ export class Assembler {
     }
   }
 }
+
+const NONE = new Float64Array(0);

@@ -5,10 +5,12 @@
  * Knows nothing about sockets or devices: it talks to its {@link TcpHost}.
  */
 import { C } from "../../native.js";
+import type { TcpKeepalive } from "../../net/keepalive.js";
 import { TcpFlags, emitTcp, tcpHeaderLength, type TcpOptions, type TcpPacket } from "../wire/index.js";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from "./seq.js";
 import { RingBuffer } from "./ring-buffer.js";
 import { Assembler } from "./assembler.js";
+import { NextSeg, SackScoreboard } from "./scoreboard.js";
 import { RtoEstimator } from "./rto.js";
 import { createCongestionControl } from "./congestion/index.js";
 import type { CongestionControl, CongestionName } from "./congestion/controller.js";
@@ -50,7 +52,19 @@ export interface TcpConfig {
   retries: number;
   /** the delayed-ACK timeout, ms (Linux: 40 ms minimum) */
   delayedAckMs: number;
+  /**
+   * A connect that is not established after this many ms fails with
+   * ETIMEDOUT; 0 leaves it to `synRetries` alone (Linux's behaviour).
+   */
+  connectTimeoutMs: number;
+  /** keepalive defaults for a socket that turns keepalive on (Linux tcp_keepalive_time: 7200 s) */
+  keepaliveIdleMs: number;
+  /** between unanswered keepalive probes (Linux tcp_keepalive_intvl: 75 s) */
+  keepaliveIntervalMs: number;
+  /** unanswered probes before ETIMEDOUT (Linux tcp_keepalive_probes: 9) */
+  keepaliveCount: number;
 }
+
 
 export const DEFAULT_CONFIG: TcpConfig = {
   sendBuffer: 256 * 1024,
@@ -60,6 +74,10 @@ export const DEFAULT_CONFIG: TcpConfig = {
   synRetries: 6,
   retries: 15,
   delayedAckMs: 40,
+  connectTimeoutMs: 0,
+  keepaliveIdleMs: 7_200_000,
+  keepaliveIntervalMs: 75_000,
+  keepaliveCount: 9,
 };
 
 const EPOLLIN = C.EPOLLIN;
@@ -69,11 +87,13 @@ const EPOLLHUP = C.EPOLLHUP;
 const EPOLLRDHUP = C.EPOLLRDHUP;
 const { FIN, SYN, RST, PSH, ACK } = TcpFlags;
 /** Linux's window scale for a 6 MiB tcp_rmem maximum */
-const OUR_WSCALE = 7;
+export const OUR_WSCALE = 7;
 const DUP_THRESH = 3;
 const QUICKACKS = 16;
 const MAX_WINDOW = 0x3fffffff;
 const OUT_OF_WINDOW_ACK_MS = 500;
+/** bytes of the timestamps option with its padding (RFC 7323 §3, Appendix A) */
+const TIMESTAMP_OPTION = 12;
 
 /** Per-connection counters for teaching and debugging. */
 export interface TcpStats {
@@ -88,6 +108,8 @@ export interface TcpStats {
   bytesIn: number;
   bytesOut: number;
   retransmits: number;
+  /** bytes the peer reported in SACK blocks (RFC 2018), each counted once */
+  sackedBytes: number;
   mss: number;
 }
 
@@ -119,6 +141,8 @@ export class TcpConnection {
   private tsRecent = 0;
   private tsOffset: number;
   private sackOk = false;
+  /** what the peer's SACK blocks say it holds (RFC 6675); made on the first block */
+  private sb: SackScoreboard | null = null;
   // buffers
   readonly sndBuf: RingBuffer;
   readonly rcvBuf: RingBuffer;
@@ -149,7 +173,8 @@ export class TcpConnection {
   private dupAcks = 0;
   private lastOutOfWindowAck = -Infinity;
   private inRecovery = false;
-  private recover = 0;
+  /** RecoveryPoint (RFC 6675) / "recover" (RFC 6582): SND.MAX when the last recovery or timeout began */
+  private recover: number | null = null;
   private inflation = 0;
   private rttSeq: number | null = null;
   private rttStart = 0;
@@ -157,9 +182,17 @@ export class TcpConnection {
   ttl = 64;
   /** errno name of a pending error (ECONNRESET, ...) */
   error: string | null = null;
+  /** an ICMP error reported only if the connection later times out (Linux sk_err_soft) */
+  private softError: string | null = null;
+  /** keepalive settings, null when off (the default) */
+  keepalive: TcpKeepalive | null = null;
+  private keepaliveDeadline: number | null = null;
+  private probesOut = 0;
+  private connectDeadline: number | null = null;
   /** set when the connection reached ESTABLISHED at least once */
   established = false;
   retransmits = 0;
+  sackedBytes = 0;
   bytesIn = 0;
   bytesOut = 0;
   /** called on readiness changes (epoll bits of the wake-up) */
@@ -191,6 +224,7 @@ export class TcpConnection {
     this.sndNxt = iss;
     this.sndMax = iss;
     this.dataSeq = seqAdd(iss, 1);
+    if (this.config.connectTimeoutMs > 0) this.connectDeadline = now + this.config.connectTimeoutMs;
     this.setState("SYN-SENT");
     this.output(now);
   }
@@ -210,6 +244,45 @@ export class TcpConnection {
     this.sndWl2 = syn.ackNumber;
     this.setState("SYN-RECEIVED");
     this.output(now);
+  }
+
+  /**
+   * Passive open from a SYN cookie (RFC 4987 §3.6): `ack` completes a
+   * handshake whose SYN-ACK (sequence number `iss`) the listener sent
+   * without keeping state; `syn` is what the cookie kept of the peer's SYN
+   * options (`mss` already limited to ours). Starts ESTABLISHED, then
+   * processes `ack` (and any data or FIN it carries) as an established
+   * connection would.
+   */
+  acceptCookie(
+    ack: TcpPacket,
+    iss: number,
+    syn: { mss: number; windowScale: number; sackPermitted: boolean; timestamps: boolean },
+    now: number,
+  ): void {
+    this.iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = seqAdd(iss, 1);
+    this.sndMax = this.sndNxt;
+    this.dataSeq = this.sndNxt;
+    this.irs = seqAdd(ack.seqNumber, -1);
+    this.rcvNxt = ack.seqNumber;
+    this.lastAckSent = this.rcvNxt;
+    this.mss = Math.max(64, syn.mss);
+    this.cc = createCongestionControl(this.config.congestion, { mss: this.mss });
+    if (syn.windowScale >= 0) {
+      this.sndWscale = Math.min(syn.windowScale, 14);
+      this.rcvWscale = OUR_WSCALE;
+    }
+    this.sackOk = syn.sackPermitted;
+    if (syn.timestamps && ack.hasTimestamps) {
+      this.tsOk = true;
+      this.tsRecent = ack.tsVal;
+    }
+    this.sndWl1 = this.irs;
+    this.sndWl2 = iss;
+    this.setEstablished();
+    this.receive(ack, now);
   }
 
   /** Queues bytes; returns how many fit (0: the send buffer is full). */
@@ -305,6 +378,7 @@ export class TcpConnection {
       if (seg.rst) return;
       return len > 0 ? this.sendAck(now) : this.outOfWindowAck(now);
     }
+    if (this.keepalive !== null) this.heardFrom(now);
     // second: RST (RFC 5961 §3.2)
     if (seg.rst) {
       if (seg.seqNumber === this.rcvNxt) return this.reset(now);
@@ -388,11 +462,20 @@ export class TcpConnection {
       return false;
     }
     const window = seg.window << this.sndWscale;
+    const sacked = this.sackOk && seg.sackCount > 0 ? this.takeSack(seg, ack) : 0;
+    if (seqGe(ack, this.sndUna)) this.softError = null; // Linux tcp_ack: something got through
     if (seqGt(ack, this.sndUna)) {
       this.ackTo(ack, now, this.rttSample(seg, ack, now));
-    } else if (ack === this.sndUna && seg.payload.length === 0 && !seg.fin && window === this.sndWnd && seqGt(this.sndMax, this.sndUna)) {
+    } else if (
+      ack === this.sndUna &&
+      seqGt(this.sndMax, this.sndUna) &&
+      // RFC 6675 §2: with SACK, an ACK that SACKs new data is a duplicate even when it carries data
+      (sacked > 0 || (seg.sackCount === 0 && seg.payload.length === 0 && !seg.fin && window === this.sndWnd))
+    ) {
       this.duplicateAck(now);
     }
+    // RFC 6675 §5 step 3: the SACKed data alone may show the first segment lost
+    if (sacked > 0 && !this.inRecovery && this.sb!.isLost(this.sndUna)) this.enterRecovery(now);
     // window update (§3.10.7.4)
     if (seqLt(this.sndWl1, seg.seqNumber) || (this.sndWl1 === seg.seqNumber && seqLe(this.sndWl2, ack))) {
       const opened = window > this.sndWnd;
@@ -441,19 +524,23 @@ export class TcpConnection {
     this.sndBuf.consume(data);
     this.dataSeq = seqAdd(this.dataSeq, data);
     this.sndUna = ack;
+    this.sb?.advance(ack);
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     this.bytesOut += data;
     this.retxCount = 0;
     this.dupAcks = 0;
     if (this.inRecovery) {
-      if (seqGe(ack, this.recover)) {
+      if (seqGe(ack, this.recover!)) {
         this.inRecovery = false;
         this.inflation = 0;
         this.cc.onExitRecovery(seqDiff(this.sndMax, this.sndUna), now);
       } else {
         this.cc.onPartialAck(data);
-        this.inflation = Math.max(0, this.inflation - data) + this.mss;
-        this.retransmitFirst(now);
+        // with SACK, output() sends what the pipe allows (RFC 6675 §5 step C)
+        if (this.sb === null) {
+          this.inflation = Math.max(0, this.inflation - data) + this.mss;
+          this.retransmit(this.sndUna, this.maxSegmentData(now), now);
+        }
       }
     } else if (data > 0) {
       this.cc.onAck(data, rtt, flight, now);
@@ -478,19 +565,45 @@ export class TcpConnection {
     return rtt;
   }
 
-  /** RFC 5681 §3.2 / RFC 6582: three duplicate ACKs start fast retransmit. */
+  /** Records the SACK blocks of an ACK (RFC 6675 §4 Update); returns the bytes newly SACKed. */
+  private takeSack(seg: TcpPacket, ack: number): number {
+    const sb = (this.sb ??= new SackScoreboard(this.sndUna, this.mss));
+    if (seqGt(ack, this.sndUna)) sb.advance(ack);
+    let fresh = 0;
+    for (let i = 0; i < seg.sackCount; i++) fresh += sb.addBlock(seg.sackLeft(i), seg.sackRight(i), this.sndMax);
+    this.sackedBytes += fresh;
+    return fresh;
+  }
+
+  /** RFC 5681 §3.2 / RFC 6675 §5: DupThresh duplicate ACKs start fast retransmit. */
   private duplicateAck(now: number): void {
     this.dupAcks++;
     if (this.inRecovery) {
-      this.inflation += this.mss;
+      if (this.sb === null) this.inflation += this.mss; // RFC 6582 window inflation
       return;
     }
-    if (this.dupAcks === DUP_THRESH && seqGt(this.sndUna, this.recover) || (this.dupAcks === DUP_THRESH && !this.inRecovery && this.recover === 0)) {
-      this.inRecovery = true;
-      this.recover = this.sndMax;
-      this.cc.onEnterRecovery(seqDiff(this.sndMax, this.sndUna), now);
+    if (this.dupAcks >= DUP_THRESH) this.enterRecovery(now);
+  }
+
+  /**
+   * Fast retransmit and the start of loss recovery: RFC 6675 §5 step 4 when
+   * the peer sends SACK blocks, RFC 6582 §3.2 step 2 (NewReno) otherwise. Not
+   * again before the cumulative ACK reaches the previous recovery point.
+   */
+  private enterRecovery(now: number): void {
+    if (this.inRecovery || (this.recover !== null && seqLt(this.sndUna, this.recover))) return;
+    this.inRecovery = true;
+    this.recover = this.sndMax;
+    this.cc.onEnterRecovery(seqDiff(this.sndMax, this.sndUna), now);
+    const maxData = this.maxSegmentData(now);
+    if (this.sb !== null) {
+      this.inflation = 0;
+      this.sb.smss = maxData;
+      this.sb.beginRecovery();
+      this.retransmit(this.sndUna, Math.min(maxData, this.sb.holeAt(this.sndUna, this.sndMax)), now);
+    } else {
       this.inflation = DUP_THRESH * this.mss;
-      this.retransmitFirst(now);
+      this.retransmit(this.sndUna, maxData, now);
     }
   }
 
@@ -570,28 +683,8 @@ export class TcpConnection {
       else if (this.ackNow) this.sendAck(now);
       return;
     }
-    let sent = false;
     const maxData = this.maxSegmentData(now);
-    for (;;) {
-      const inFlight = seqDiff(this.sndNxt, this.sndUna);
-      const window = Math.min(this.sndWnd, this.cc.cwnd + this.inflation);
-      const offset = seqDiff(this.sndNxt, this.dataSeq);
-      const unsent = this.sndBuf.length - offset;
-      if (unsent <= 0) break;
-      const size = Math.min(maxData, unsent, window - inFlight);
-      if (size <= 0) {
-        if (this.sndWnd === 0 && inFlight === 0 && this.persistDeadline === null) {
-          this.persistDeadline = now + this.rto.rto;
-        }
-        break;
-      }
-      // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged
-      if (size < maxData && size === unsent && !this.noDelay && inFlight > 0 && !this.finQueued) break;
-      this.sendData(this.sndNxt, size, size === unsent, now);
-      this.sndNxt = seqAdd(this.sndNxt, size);
-      this.sndMax = seqMax(this.sndMax, this.sndNxt);
-      sent = true;
-    }
+    let sent = this.inRecovery && this.sb !== null ? this.sendInRecovery(this.sb, maxData, now) : this.sendData(maxData, now);
     if (this.finQueued && !this.finSent && seqDiff(this.sndNxt, this.dataSeq) >= this.sndBuf.length) {
       this.finSeq = this.sndNxt;
       this.finSent = true;
@@ -607,6 +700,80 @@ export class TcpConnection {
     }
     if (!sent && this.ackNow) this.sendAck(now);
     if (sent && this.retxDeadline === null) this.retxDeadline = now + this.rto.rto;
+  }
+
+  /**
+   * RFC 6675 §5 step (C), loss recovery with SACK: while the estimated pipe
+   * leaves room for a segment, send what NextSeg picks (a lost hole, new data,
+   * or another unSACKed hole). Returns whether anything was sent.
+   */
+  private sendInRecovery(sb: SackScoreboard, maxData: number, now: number): boolean {
+    sb.smss = maxData;
+    let pipe = sb.pipe(this.sndMax);
+    let sent = false;
+    while (this.cc.cwnd - pipe >= maxData) {
+      const unsent = this.sndBuf.length - seqDiff(this.sndMax, this.dataSeq);
+      let sendable = Math.max(0, Math.min(unsent, this.sndWnd - seqDiff(this.sndMax, this.sndUna)));
+      // Nagle: no runt of new data while a recovery has data outstanding
+      if (sendable < maxData && !this.noDelay && !this.finQueued) sendable = 0;
+      const kind = sb.nextSeg(this.sndMax, sendable);
+      if (kind === NextSeg.None) break;
+      if (kind === NextSeg.New) {
+        this.sendSegment(this.sndMax, sb.segLen, sb.segLen === unsent, now);
+        this.sndMax = seqAdd(this.sndMax, sb.segLen);
+        this.sndNxt = this.sndMax;
+      } else if (this.retransmit(sb.segSeq, sb.segLen, now) === 0) {
+        break;
+      }
+      pipe += sb.segLen;
+      sent = true;
+    }
+    return sent;
+  }
+
+  /**
+   * Sends new data (or, after a timeout, data again from SND.NXT) within the
+   * send and congestion windows, with Nagle. Returns whether anything was sent.
+   */
+  private sendData(maxData: number, now: number): boolean {
+    let sent = false;
+    for (;;) {
+      const sb = this.sb;
+      const resending = sb !== null && seqLt(this.sndNxt, this.sndMax);
+      if (resending) {
+        // after a timeout, resend only what the peer's SACK blocks do not hold (RFC 6675 §5.1)
+        const end = sb.sackedEnd(this.sndNxt);
+        if (end !== this.sndNxt) {
+          this.sndNxt = end;
+          continue;
+        }
+      }
+      const inFlight = seqDiff(this.sndNxt, this.sndUna) - (sb === null ? 0 : sb.sackedBelow(this.sndNxt));
+      const window = Math.min(this.sndWnd, this.cc.cwnd + this.inflation);
+      const offset = seqDiff(this.sndNxt, this.dataSeq);
+      const unsent = this.sndBuf.length - offset;
+      if (unsent <= 0) break;
+      let size = Math.min(maxData, unsent, window - inFlight);
+      if (resending) size = Math.min(size, sb.holeAt(this.sndNxt, this.sndMax));
+      if (size <= 0) {
+        if (this.sndWnd === 0 && inFlight === 0 && this.persistDeadline === null) {
+          this.persistDeadline = now + this.rto.rto;
+        }
+        break;
+      }
+      if (size < maxData && inFlight > 0) {
+        // sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): a window that
+        // cuts a segment short waits for the ACKs that widen it
+        if (size < unsent) break;
+        // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small last segment while data is unacknowledged
+        if (!this.noDelay && !this.finQueued) break;
+      }
+      this.sendSegment(this.sndNxt, size, size === unsent, now);
+      this.sndNxt = seqAdd(this.sndNxt, size);
+      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      sent = true;
+    }
+    return sent;
   }
 
   private sendSyn(now: number): void {
@@ -626,7 +793,7 @@ export class TcpConnection {
     if (this.retxDeadline === null) this.retxDeadline = now + this.rto.rto;
   }
 
-  private sendData(seq: number, size: number, push: boolean, now: number): void {
+  private sendSegment(seq: number, size: number, push: boolean, now: number): void {
     if (this.rttSeq === null && seq === this.sndNxt && seqGe(seq, this.sndMax)) {
       this.rttSeq = seq;
       this.rttStart = now;
@@ -720,11 +887,10 @@ export class TcpConnection {
 
   /** The earliest timer, or null. */
   deadline(): number | null {
-    let next: number | null = null;
-    for (const t of [this.retxDeadline, this.ackDeadline, this.waitDeadline, this.persistDeadline]) {
-      if (t !== null && (next === null || t < next)) next = t;
-    }
-    return next;
+    return earliest(
+      earliest(earliest(this.retxDeadline, this.ackDeadline), earliest(this.waitDeadline, this.persistDeadline)),
+      earliest(this.keepaliveDeadline, this.connectDeadline),
+    );
   }
 
   /** Runs expired timers. */
@@ -739,15 +905,22 @@ export class TcpConnection {
       this.ackNow = true;
       this.output(now);
     }
+    if (this.connectDeadline !== null && now >= this.connectDeadline) {
+      this.connectDeadline = null;
+      if (this.state === "SYN-SENT") return this.fail("ETIMEDOUT");
+    }
     if (this.retxDeadline !== null && now >= this.retxDeadline) this.retransmitTimeout(now);
     if (this.persistDeadline !== null && now >= this.persistDeadline) this.probe(now);
+    if (this.keepaliveDeadline !== null && now >= this.keepaliveDeadline) this.keepaliveTimeout(now);
   }
 
   /** RFC 6298 §5.4–5.6: back off, retransmit from SND.UNA; give up after the retry limit. */
   private retransmitTimeout(now: number): void {
     const limit = this.state === "SYN-SENT" || this.state === "SYN-RECEIVED" ? this.config.synRetries : this.config.retries;
-    if (this.retxCount >= limit) return this.fail("ETIMEDOUT");
+    if (this.retxCount >= limit) return this.fail(this.softError ?? "ETIMEDOUT");
     this.retxCount++;
+    // a second timeout at the same point: the receiver may have reneged on what it SACKed (RFC 2018 §8)
+    if (this.sb !== null && this.retxCount >= 2) this.sb.clear(this.sndUna);
     this.rto.backoff();
     this.cc.onRetransmitTimeout(seqDiff(this.sndMax, this.sndUna), now);
     this.inRecovery = false;
@@ -764,14 +937,17 @@ export class TcpConnection {
     if (this.retxDeadline === null && seqGt(this.sndMax, this.sndUna)) this.retxDeadline = now + this.rto.rto;
   }
 
-  /** Resends the first unacknowledged segment (fast retransmit, partial ACK). */
-  private retransmitFirst(now: number): void {
-    const offset = seqDiff(this.sndUna, this.dataSeq);
-    const size = Math.min(this.maxSegmentData(now), this.sndBuf.length - offset);
-    if (size <= 0) return;
+  /** Resends up to `len` bytes at `seq` (fast retransmit, partial ACK, SACK recovery); returns how many. */
+  private retransmit(seq: number, len: number, now: number): number {
+    const size = Math.min(len, this.sndBuf.length - seqDiff(seq, this.dataSeq));
+    if (size <= 0) return 0;
     this.retransmits++;
-    this.host.retransmitted(this, this.sndUna, size);
-    this.emit(ACK, this.sndUna, size, this.ackOptions(now), now);
+    this.host.retransmitted(this, seq, size);
+    this.emit(ACK, seq, size, this.ackOptions(now), now);
+    this.sb?.retransmitted(seq, size);
+    // like Linux, resending the head restarts the retransmission timer
+    if (seq === this.sndUna) this.retxDeadline = now + this.rto.rto;
+    return size;
   }
 
   /**
@@ -788,6 +964,56 @@ export class TcpConnection {
     this.persistDeadline = now + Math.min(this.rto.rto * 2 ** this.persistBackoff, 120_000);
   }
 
+  /**
+   * The keepalive timer (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6; Linux
+   * tcp_keepalive_timer): after `idleMs` without a segment from the peer,
+   * probe with SND.UNA−1 and no data every `intervalMs`; after `count`
+   * unanswered probes the connection fails with ETIMEDOUT. Data in flight
+   * leaves the work to the retransmission timer.
+   */
+  private keepaliveTimeout(now: number): void {
+    const k = this.keepalive;
+    const s = this.state;
+    this.keepaliveDeadline = null;
+    if (k === null || s === "CLOSED" || s === "TIME-WAIT") return;
+    if (s === "SYN-SENT" || s === "SYN-RECEIVED" || seqGt(this.sndMax, this.sndUna) || seqDiff(this.sndNxt, this.dataSeq) < this.sndBuf.length) {
+      this.keepaliveDeadline = now + k.idleMs;
+      return;
+    }
+    if (this.probesOut >= k.count) return this.fail(this.softError ?? "ETIMEDOUT");
+    this.probesOut++;
+    this.emit(ACK, seqAdd(this.sndUna, -1), 0, this.ackOptions(now), now);
+    this.keepaliveDeadline = now + k.intervalMs;
+  }
+
+  /** A segment from the peer arrived: keepalive starts counting idle time again. */
+  private heardFrom(now: number): void {
+    this.probesOut = 0;
+    this.keepaliveDeadline = now + this.keepalive!.idleMs;
+  }
+
+  /** Turns keepalive on with `k`, or off with null (SO_KEEPALIVE). */
+  setKeepalive(k: TcpKeepalive | null, now: number): void {
+    this.keepalive = k;
+    this.probesOut = 0;
+    this.keepaliveDeadline = k === null ? null : now + k.idleMs;
+  }
+
+  /**
+   * An ICMP error quoting our segment with sequence number `seq` (RFC 9293
+   * §3.9.1.1, RFC 5461; Linux tcp_v4_err / tcp_v6_err): ignored unless `seq`
+   * lies in [SND.UNA, SND.NXT]; while connecting it ends the attempt with
+   * `errno`; on a synchronized connection it is kept as a soft error that
+   * replaces ETIMEDOUT if the connection later times out.
+   */
+  icmpError(seq: number, errno: string): void {
+    const s = this.state;
+    if (s === "CLOSED" || s === "TIME-WAIT") return;
+    if (seqLt(seq, this.sndUna) || seqGt(seq, this.sndMax)) return;
+    if (s === "SYN-SENT" || s === "SYN-RECEIVED") return this.fail(errno);
+    this.softError = errno;
+  }
+
   private enterTimeWait(now: number): void {
     this.setState("TIME-WAIT");
     this.retxDeadline = null;
@@ -799,7 +1025,6 @@ export class TcpConnection {
   private takeSynOptions(syn: TcpPacket, ourMss: number): void {
     const peerMss = syn.mss >= 0 ? syn.mss : this.family === 4 ? 536 : 1220;
     this.mss = Math.max(64, Math.min(peerMss, ourMss));
-    this.cc = createCongestionControl(this.config.congestion, { mss: this.mss });
     if (syn.windowScale >= 0) {
       this.sndWscale = Math.min(syn.windowScale, 14);
       this.rcvWscale = OUR_WSCALE;
@@ -809,6 +1034,8 @@ export class TcpConnection {
       this.tsOk = true;
       this.tsRecent = syn.tsVal;
     }
+    // congestion control counts in full segments: the MSS less the options every segment carries
+    this.cc = createCongestionControl(this.config.congestion, { mss: this.mss - (this.tsOk ? TIMESTAMP_OPTION : 0) });
   }
 
   /** Our MSS: the route MTU minus headers (RFC 9293 §3.7.1). */
@@ -827,6 +1054,7 @@ export class TcpConnection {
 
   private setEstablished(): void {
     this.established = true;
+    this.connectDeadline = null;
     this.rto.establish();
     this.setState("ESTABLISHED");
     this.onWake(EPOLLOUT);
@@ -857,6 +1085,8 @@ export class TcpConnection {
       this.ackDeadline = null;
       this.persistDeadline = null;
       this.waitDeadline = null;
+      this.keepaliveDeadline = null;
+      this.connectDeadline = null;
     }
     this.host.stateChanged(this, from, to);
   }
@@ -878,8 +1108,13 @@ export class TcpConnection {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       retransmits: this.retransmits,
+      sackedBytes: this.sackedBytes,
       mss: this.mss,
     };
   }
 }
 
+/** The earlier of two optional deadlines. */
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null || a <= b ? a : b;
+}

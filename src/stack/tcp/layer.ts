@@ -1,8 +1,9 @@
 /**
  * The stack's TCP: demultiplexes arriving segments to connections and
  * listeners (RST for closed ports, RFC 9293 §3.10.7.1), opens connections,
- * binds ports, runs connection timers, and reports state changes and
- * retransmissions for observability.
+ * binds ports, answers SYNs with SYN cookies while a listener's SYN queue is
+ * full (RFC 4987 §3.6), runs connection timers, and reports state changes
+ * and retransmissions for observability.
  */
 import { IoError } from "../../error.js";
 import { SocketAddr } from "../../net/socket-addr.js";
@@ -10,12 +11,13 @@ import type { Random } from "../../random.js";
 import { isUnspecified, sameIp } from "../iface/cidr.js";
 import type { Interface } from "../iface/interface.js";
 import type { Counters } from "../stats.js";
-import { IpProtocol, TcpFlags, TcpPacket, emitTcp } from "../wire/index.js";
-import { DEFAULT_CONFIG, TcpConnection, type TcpConfig, type TcpHost, type TcpState } from "./connection.js";
+import { IpProtocol, TcpFlags, TcpPacket, emitTcp, type TcpOptions } from "../wire/index.js";
+import { DEFAULT_CONFIG, OUR_WSCALE, TcpConnection, type TcpConfig, type TcpHost, type TcpState } from "./connection.js";
 import { IsnGenerator } from "./isn.js";
 import { VirtualTcpListener, type ListenerHost } from "./listener.js";
 import { seqAdd } from "./seq.js";
 import { VirtualTcpStream } from "./socket.js";
+import { COOKIE_MAX_AGE, COOKIE_TICK_MS, SynCookies, cookieMss, decodeTsOptions, encodeTsOptions, type FourTuple } from "./syn-cookie.js";
 
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_HIGH = 60999;
@@ -23,6 +25,8 @@ const EPHEMERAL_HIGH = 60999;
 const BACKLOG = 1024;
 /** Linux tcp_max_syn_backlog default */
 const SYN_BACKLOG = 256;
+/** How long after its last cookie a listener still checks ACKs for cookies (Linux: the cookie lifetime) */
+const COOKIE_CHECK_MS = (COOKIE_MAX_AGE + 1) * COOKIE_TICK_MS;
 
 /** Observability callbacks of the stack. */
 export interface TcpEvents {
@@ -36,6 +40,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
   private readonly halfOpen = new Map<TcpConnection, VirtualTcpListener>();
   private readonly seg = new TcpPacket();
   private readonly isn: IsnGenerator;
+  private readonly cookies: SynCookies;
   readonly config: TcpConfig;
 
   constructor(
@@ -48,6 +53,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
   ) {
     this.config = checkConfig({ ...DEFAULT_CONFIG, ...config });
     this.isn = new IsnGenerator(random);
+    this.cookies = new SynCookies(random);
   }
 
   now(): number {
@@ -56,22 +62,32 @@ export class TcpLayer implements TcpHost, ListenerHost {
 
   // ---- sockets --------------------------------------------------------------
 
-  bind(addr: SocketAddr): VirtualTcpListener {
+  /** Listens on `addr`; `backlog` (internal, for tests) bounds the accept queue. */
+  bind(addr: SocketAddr, backlog = BACKLOG): VirtualTcpListener {
     const ip = addr.ipBytes();
     if (!isUnspecified(ip) && !this.iface.isLocal(ip)) throw new IoError("EADDRNOTAVAIL", undefined, "bind");
     let port = addr.port;
     if (port === 0) port = this.freePort(ip);
     else if (this.portInUse(ip, port)) throw new IoError("EADDRINUSE", undefined, "bind");
-    const l = new VirtualTcpListener(this, SocketAddr.fromBytes(ip, port), BACKLOG, SYN_BACKLOG);
+    const l = new VirtualTcpListener(this, SocketAddr.fromBytes(ip, port), backlog, SYN_BACKLOG);
     this.listeners.push(l);
     return l;
   }
 
-  connect(addr: SocketAddr): VirtualTcpStream {
+  /**
+   * Starts an active open to `addr` from an ephemeral port, or from
+   * `localPort` (internal, for tests such as a simultaneous open;
+   * EADDRINUSE when a listener or connection holds it).
+   */
+  connect(addr: SocketAddr, localPort?: number): VirtualTcpStream {
     const remote = addr.ipBytes();
     if (addr.port === 0 || isUnspecified(remote)) throw new IoError("ECONNREFUSED", undefined, "connect");
     const local = this.iface.sourceFor(remote);
-    const port = this.freePort(local);
+    if (localPort !== undefined && (!Number.isInteger(localPort) || localPort < 1 || localPort > 65535)) {
+      throw new IoError("EINVAL", `bad local port ${localPort}`, "connect");
+    }
+    if (localPort !== undefined && this.portInUse(local, localPort)) throw new IoError("EADDRINUSE", undefined, "connect");
+    const port = localPort ?? this.freePort(local);
     const now = this.now();
     const c = this.newConnection(local, port, remote, addr.port);
     c.setMss(this.mssFor(remote));
@@ -117,10 +133,19 @@ export class TcpLayer implements TcpHost, ListenerHost {
     if (!r.ok) return this.counters.drop(`tcp:${r.reason}`);
     const now = this.now();
     const c = this.conns.get(key(dst, seg.dstPort, src, seg.srcPort));
-    if (c !== undefined) return c.receive(seg, now);
+    if (c !== undefined) {
+      const l = this.halfOpen.get(c);
+      if (l !== undefined && seg.ack && !seg.syn && !seg.rst && !l.canAccept()) {
+        // Linux (tcp_abort_on_overflow off): the ACK completing a handshake is dropped
+        // while the accept queue is full; the peer's retransmission completes it later
+        return this.counters.drop("tcp:accept-queue-full");
+      }
+      return c.receive(seg, now);
+    }
     const l = this.listenerFor(dst, seg.dstPort);
     if (l !== null && seg.syn && !seg.ack && !seg.rst) return this.passiveOpen(l, seg, src, dst, now);
     if (l !== null && !seg.rst && !seg.syn && seg.ack) {
+      if (now - l.lastCookieAt <= COOKIE_CHECK_MS) return this.cookieOpen(l, seg, src, dst, now);
       // an ACK for a half-open connection the listener no longer has (RFC 9293 §3.10.7.2)
       return this.resetFor(seg, src, dst);
     }
@@ -143,13 +168,76 @@ export class TcpLayer implements TcpHost, ListenerHost {
   }
 
   private passiveOpen(l: VirtualTcpListener, syn: TcpPacket, src: Uint8Array, dst: Uint8Array, now: number): void {
-    if (!l.canTakeSyn()) return this.counters.drop("tcp:syn-queue-full");
+    // Linux tcp_conn_request: no new request while the accept queue is full, cookie or not
+    if (!l.canAccept()) return this.counters.drop("tcp:accept-queue-full");
+    if (!l.canTakeSyn()) return this.sendCookie(l, syn, src, dst, now);
     const c = this.newConnection(dst, syn.dstPort, src, syn.srcPort);
     c.ttl = l.childTtl();
     this.conns.set(key(dst, syn.dstPort, src, syn.srcPort), c);
     l.synQueue.add(c);
     this.halfOpen.set(c, l);
     c.accept(syn, this.isn.next(dst, syn.dstPort, src, syn.srcPort, now), this.mssFor(src), now);
+  }
+
+  /**
+   * The stateless SYN-ACK of a full SYN queue: our ISN is the cookie; with
+   * timestamps, our TSval carries the SYN's window scale and SACK-permitted,
+   * otherwise the connection does without them (like Linux, the SYN-ACK then
+   * offers only the MSS).
+   */
+  private sendCookie(l: VirtualTcpListener, syn: TcpPacket, src: Uint8Array, dst: Uint8Array, now: number): void {
+    const t: FourTuple = { local: dst, localPort: syn.dstPort, remote: src, remotePort: syn.srcPort };
+    const family = src.length === 4 ? 4 : 6;
+    const iss = this.cookies.make(t, syn.seqNumber, syn.mss, now);
+    const mss = Math.min(cookieMss(family, syn.mss), this.mssFor(src));
+    const options: TcpOptions = { mss };
+    if (syn.hasTimestamps) {
+      const wscale = syn.windowScale;
+      options.tsVal = encodeTsOptions((Math.floor(now) + this.cookies.tsOffset(t)) >>> 0, { windowScale: wscale, sackPermitted: syn.sackPermitted });
+      options.tsEcr = syn.tsVal;
+      if (syn.sackPermitted) options.sackPermitted = true;
+      if (wscale >= 0) options.windowScale = OUR_WSCALE;
+    }
+    const h = {
+      srcPort: syn.dstPort,
+      dstPort: syn.srcPort,
+      seqNumber: iss,
+      ackNumber: seqAdd(syn.seqNumber, 1),
+      flags: TcpFlags.SYN | TcpFlags.ACK,
+      window: Math.min(this.config.recvBuffer, 0xffff),
+      options,
+    };
+    const from = dst.slice();
+    const to = src.slice();
+    const n = emitTcp(this.segmentBuffer(family), h, 0, from, to);
+    l.lastCookieAt = now;
+    this.counters.drop("tcp:syn-cookie-sent");
+    this.sendSegment(from, to, n, l.childTtl());
+  }
+
+  /**
+   * An ACK for a listener without a connection, while the listener sends
+   * cookies: a valid cookie opens the connection straight in ESTABLISHED and
+   * queues it for accept (if the accept queue has room; else the ACK is
+   * dropped and the peer's retransmission tries again); a bad one gets a RST.
+   */
+  private cookieOpen(l: VirtualTcpListener, seg: TcpPacket, src: Uint8Array, dst: Uint8Array, now: number): void {
+    const t: FourTuple = { local: dst, localPort: seg.dstPort, remote: src, remotePort: seg.srcPort };
+    const iss = seqAdd(seg.ackNumber, -1);
+    const mss = this.cookies.check(t, seqAdd(seg.seqNumber, -1), iss, now);
+    if (mss < 0) {
+      this.counters.drop("tcp:syn-cookie-bad");
+      return this.resetFor(seg, src, dst);
+    }
+    if (!l.canAccept()) return this.counters.drop("tcp:accept-queue-full");
+    this.counters.drop("tcp:syn-cookie-ok");
+    const opts = seg.hasTimestamps ? decodeTsOptions(seg.tsEcr) : { windowScale: -1, sackPermitted: false };
+    const c = new TcpConnection(this, dst.slice(), seg.dstPort, src.slice(), seg.srcPort, this.config, this.cookies.tsOffset(t));
+    c.ttl = l.childTtl();
+    this.conns.set(key(dst, seg.dstPort, src, seg.srcPort), c);
+    // reaching ESTABLISHED (below) moves it to the listener's accept queue, see stateChanged
+    this.halfOpen.set(c, l);
+    c.acceptCookie(seg, iss, { ...opts, mss: Math.min(mss, this.mssFor(src)), timestamps: seg.hasTimestamps }, now);
   }
 
   /** RFC 9293 §3.10.7.1: the reset for a segment that belongs to no connection. */
@@ -225,6 +313,26 @@ export class TcpLayer implements TcpHost, ListenerHost {
     for (const c of l.held()) c.abort(now);
   }
 
+  /**
+   * An ICMP error quoting a segment we sent (`quoted`: its TCP header), as
+   * Linux's tcp_v4_err / tcp_v6_err take it. "Fragmentation needed" and
+   * "Packet Too Big" (EMSGSIZE) concern the path MTU, never the socket. A
+   * listener's half-open connection is dropped, silently, when the error
+   * quotes its SYN-ACK and says the peer cannot be reached (Linux
+   * tcp_req_err); any other connection decides in {@link TcpConnection.icmpError}.
+   */
+  icmpError(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, quoted: Uint8Array, errno: string): void {
+    if (errno === "EMSGSIZE") return;
+    const c = this.conns.get(key(local, localPort, remote, remotePort));
+    if (c === undefined) return this.counters.drop("tcp:icmp-no-socket");
+    const seq = ((quoted[4]! << 24) | (quoted[5]! << 16) | (quoted[6]! << 8) | quoted[7]!) >>> 0;
+    if (this.halfOpen.has(c)) {
+      if (seq === c.iss && (errno === "ENETUNREACH" || errno === "EHOSTUNREACH" || errno === "EPROTO")) c.setState("CLOSED");
+      return;
+    }
+    c.icmpError(seq, errno);
+  }
+
   /** Connections by state, for stats and tests. */
   connections(): TcpConnection[] {
     return [...this.conns.values()];
@@ -250,6 +358,10 @@ function checkConfig(c: TcpConfig): TcpConfig {
   positive("synRetries", 0);
   positive("retries", 0);
   positive("delayedAckMs", 0);
+  positive("connectTimeoutMs", 0);
+  positive("keepaliveIdleMs", 1);
+  positive("keepaliveIntervalMs", 1);
+  positive("keepaliveCount", 1);
   if (c.congestion !== "cubic" && c.congestion !== "newreno") {
     throw new TypeError(`tcp.congestion must be "cubic" or "newreno", got ${String(c.congestion)}`);
   }

@@ -1,7 +1,10 @@
 /**
  * The virtual TcpListener: a bounded SYN queue (half-open connections) and
- * accept queue (the backlog). A full SYN queue drops new SYNs, so a flood
- * cannot grow memory; established connections wait in the accept queue.
+ * accept queue (the backlog). When the SYN queue is full the stack answers
+ * SYNs with SYN cookies instead of queueing them (see syn-cookie.ts), so a
+ * flood cannot grow memory nor lock clients out; established connections
+ * wait in the accept queue, and while it is full new SYNs and completing
+ * ACKs are dropped (Linux without tcp_abort_on_overflow).
  */
 import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
 import { checkTtl } from "../../net/fd-source.js";
@@ -24,6 +27,8 @@ export class VirtualTcpListener extends VirtualSource implements TcpListener {
   /** established, waiting for accept() */
   private readonly acceptQueue: TcpConnection[] = [];
   private ttlValue = 64;
+  /** @internal when the stack last answered a SYN for this listener with a cookie */
+  lastCookieAt = -Infinity;
 
   /** @internal */
   constructor(
@@ -79,7 +84,12 @@ export class VirtualTcpListener extends VirtualSource implements TcpListener {
 
   /** @internal room for one more half-open connection? */
   canTakeSyn(): boolean {
-    return !this.isClosed() && this.synQueue.size < this.synBacklog && this.acceptQueue.length < this.backlog;
+    return this.canAccept() && this.synQueue.size < this.synBacklog;
+  }
+
+  /** @internal room for one more established connection in the accept queue? */
+  canAccept(): boolean {
+    return !this.isClosed() && this.acceptQueue.length < this.backlog;
   }
 
   /** @internal the TTL accepted connections start with */

@@ -11,20 +11,39 @@
  *
  * Every copy is one `Uint8Array#set` per contiguous run: one, or two when the
  * run wraps past the end of the storage.
+ *
+ * The storage is allocated on demand, as Linux grows a socket's memory with
+ * the data it holds: none until the first write, then `initial` bytes (4 KiB
+ * by default), doubled whenever a write needs more, up to the capacity. An
+ * idle connection that never carried data holds no buffer memory. Storage is
+ * kept once grown.
  */
 export class RingBuffer {
-  private readonly buf: Uint8Array;
+  /** the storage: empty until the first write, then grown by doubling up to {@link capacity} */
+  private buf: Uint8Array = NONE;
+  private readonly cap: number;
+  private readonly initial: number;
   private head = 0;
   private len = 0;
 
-  /** @param capacity the buffer size in bytes (a non-negative integer) */
-  constructor(capacity: number) {
+  /**
+   * @param capacity the buffer size in bytes (a non-negative integer)
+   * @param initial the storage allocated by the first write (at least 1; default 4 KiB, never more than `capacity`)
+   */
+  constructor(capacity: number, initial = DEFAULT_INITIAL) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`bad ring buffer capacity ${capacity}`);
-    this.buf = new Uint8Array(capacity);
+    if (!Number.isInteger(initial) || initial < 1) throw new RangeError(`bad initial ring buffer storage ${initial}`);
+    this.cap = capacity;
+    this.initial = Math.min(initial, capacity);
   }
 
   /** Bytes the buffer can hold. */
   get capacity(): number {
+    return this.cap;
+  }
+
+  /** Bytes of storage allocated so far (0 until the first write; at most {@link capacity}). */
+  get allocated(): number {
     return this.buf.length;
   }
 
@@ -35,7 +54,7 @@ export class RingBuffer {
 
   /** Room left: `capacity - length`. */
   get free(): number {
-    return this.buf.length - this.len;
+    return this.cap - this.len;
   }
 
   /** Appends as much of `src` as fits; returns the number of bytes copied. */
@@ -63,6 +82,7 @@ export class RingBuffer {
   commit(n: number): void {
     checkCount(n);
     if (n > this.free) throw new RangeError(`commit ${n} > free ${this.free}`);
+    if (this.len + n > this.buf.length) this.grow(this.len + n);
     this.len += n;
   }
 
@@ -106,6 +126,8 @@ export class RingBuffer {
     if (room <= 0) return 0;
     const n = Math.min(src.length, room);
     if (n === 0) return 0;
+    const need = this.len + offset + n;
+    if (need > this.buf.length) this.grow(need);
     const cap = this.buf.length;
     const start = (this.head + this.len + offset) % cap;
     const first = Math.min(n, cap - start);
@@ -113,7 +135,27 @@ export class RingBuffer {
     if (first < n) this.buf.set(src.subarray(first, n), 0);
     return n;
   }
+
+  /**
+   * Replaces the storage by one of at least `need` bytes (doubling, capped at
+   * the capacity), with the old contents unwrapped to start at index 0: the
+   * valid bytes and any bytes written past them keep their offsets from the head.
+   */
+  private grow(need: number): void {
+    const old = this.buf;
+    let size = Math.max(this.initial, old.length * 2);
+    while (size < need) size *= 2;
+    const next = new Uint8Array(Math.min(size, this.cap));
+    const h = this.head;
+    next.set(h === 0 ? old : old.subarray(h), 0);
+    if (h > 0) next.set(old.subarray(0, h), old.length - h);
+    this.buf = next;
+    this.head = 0;
+  }
 }
+
+const NONE = new Uint8Array(0);
+const DEFAULT_INITIAL = 4096;
 
 function checkCount(n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`bad byte count ${n}`);

@@ -143,13 +143,42 @@ export class SackScoreboard {
   update(blocks: ArrayLike<number>, sndUna: number, sndNxt: number): number {
     this.advance(sndUna);
     let fresh = 0;
-    for (let k = 0; k + 1 < blocks.length; k += 2) {
-      const left = blocks[k] >>> 0;
-      const right = blocks[k + 1] >>> 0;
-      if (!seqLt(left, right) || seqLt(left, this.una) || seqGt(right, sndNxt)) continue;
-      fresh += this.insert(left, right);
-    }
+    for (let k = 0; k + 1 < blocks.length; k += 2) fresh += this.addBlock(blocks[k]!, blocks[k + 1]!, sndNxt);
     return fresh;
+  }
+
+  /**
+   * One SACK block [left, right) of an arriving ACK, after {@link advance}
+   * moved SND.UNA: the per-block half of {@link update}, for callers that
+   * read blocks straight from a segment. Returns the bytes newly SACKed.
+   */
+  addBlock(left: number, right: number, sndNxt: number): number {
+    left >>>= 0;
+    right >>>= 0;
+    if (!seqLt(left, right) || seqLt(left, this.una) || seqGt(right, sndNxt)) return 0;
+    return this.insert(left, right);
+  }
+
+  /** The end of the SACKed range holding byte `seq`, or `seq` itself when it is not SACKed. */
+  sackedEnd(seq: number): number {
+    const q = seqDiff(seq, this.una);
+    for (let i = 0; i < this.count; i++) {
+      if (q < this.off(this.starts[i])) break;
+      if (q < this.off(this.ends[i])) return this.ends[i]!;
+    }
+    return seq >>> 0;
+  }
+
+  /** Bytes SACKed below `seq`: what of [SND.UNA, seq) the receiver already holds. */
+  sackedBelow(seq: number): number {
+    const q = seqDiff(seq, this.una);
+    let n = 0;
+    for (let i = 0; i < this.count; i++) {
+      const a = this.off(this.starts[i]);
+      if (a >= q) break;
+      n += Math.min(q, this.off(this.ends[i])) - a;
+    }
+    return n;
   }
 
   /** Whether byte `seq` was SACKed. */

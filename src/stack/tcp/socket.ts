@@ -5,6 +5,7 @@
  */
 import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
 import { checkBuf, checkBufs, checkTtl, shutdownHow } from "../../net/fd-source.js";
+import { keepaliveSettings, type TcpKeepalive } from "../../net/keepalive.js";
 import type { TcpStream } from "../../net/network.js";
 import type { SocketAddr } from "../../net/socket-addr.js";
 import { C } from "../../native.js";
@@ -18,6 +19,8 @@ export interface StreamHost {
 
 export class VirtualTcpStream extends VirtualSource implements TcpStream {
   private writeShut = false;
+  /** the keepalive times last set, kept while keepalive is off */
+  private keepaliveTimes: TcpKeepalive | null = null;
 
   /** @internal */
   constructor(
@@ -149,6 +152,25 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
   noDelay(): boolean {
     this.live();
     return this.conn.noDelay;
+  }
+
+  setKeepalive(keepalive: Partial<TcpKeepalive> | null): void {
+    this.live();
+    // like the kernel's TCP_KEEPIDLE & co., the times stay set while keepalive is off
+    if (keepalive !== null) this.keepaliveTimes = keepaliveSettings(keepalive, this.keepaliveTimes ?? this.configuredKeepalive());
+    this.conn.setKeepalive(keepalive === null ? null : this.keepaliveTimes, this.host.now());
+  }
+
+  keepalive(): TcpKeepalive | null {
+    this.live();
+    const k = this.conn.keepalive;
+    return k === null ? null : { ...k };
+  }
+
+  /** The Stack's keepalive settings (`tcp.keepaliveIdleMs` & co.). */
+  private configuredKeepalive(): TcpKeepalive {
+    const c = this.conn.config;
+    return { idleMs: c.keepaliveIdleMs, intervalMs: c.keepaliveIntervalMs, count: c.keepaliveCount };
   }
 
   setTtl(ttl: number): void {

@@ -11,6 +11,19 @@ describe("Assembler", () => {
     expect(asm.sackBlocks(4)).toEqual([]);
   });
 
+  it("allocates its range arrays only when out-of-order data must be kept", () => {
+    const asm = new Assembler(8);
+    const stored = (): number => (asm as unknown as { starts: Float64Array }).starts.length;
+    for (let i = 0; i < 10; i++) expect(asm.add(0, 1000)).toBe(1000);
+    expect(asm.add(0, 0)).toBe(0);
+    expect(stored()).toBe(0);
+    expect(asm.sackBlocks(4)).toEqual([]);
+    expect(asm.add(500, 10)).toBe(0);
+    expect(stored()).toBe(8);
+    expect(asm.sackBlocks(4)).toEqual([500, 510]);
+    expect(asm.add(0, 500)).toBe(510);
+  });
+
   it("holds out-of-order data until the hole fills, then hands over the whole run", () => {
     const asm = new Assembler();
     expect(asm.add(100, 100)).toBe(0);

@@ -2,11 +2,13 @@
  * TCP connection lifecycles between two Stacks in virtual time, observed
  * through "tcp-state" events and the sockets: handshakes, the closing
  * sequences of RFC 9293 §3.6 (active, passive, simultaneous, half-close),
+ * a simultaneous open (§3.5, Figure 8),
  * RST for a closed port, a partition outlasting the retry budget, a zero
  * window, and the options a SYN carries.
  */
 import { describe, expect, it } from "vitest";
 import { IoError, WOULD_BLOCK } from "../../../src/error.js";
+import { SocketAddr } from "../../../src/net/socket-addr.js";
 import { Events } from "../../../src/poll/event.js";
 import { Interest } from "../../../src/poll/interest.js";
 import { Token } from "../../../src/poll/token.js";
@@ -367,5 +369,37 @@ describe("TCP options in the SYN and SYN-ACK", () => {
         }
       });
     }
+  }
+});
+
+describe("TCP simultaneous open", () => {
+  for (const family of [4, 6] as const) {
+    it(`both ends connect to each other's fixed port at once: CLOSED -> SYN-SENT -> SYN-RECEIVED -> ESTABLISHED on both, data both ways (v${family})`, () => {
+      const w = tcpWorld({ delayMs: 10 });
+      try {
+        const a = w.a.tcpLayer.connect(SocketAddr.parse(w.addrB(6000, family)), 5000);
+        const b = w.b.tcpLayer.connect(SocketAddr.parse(w.addrA(5000, family)), 6000);
+        expect(a.localAddr().toString()).toBe(w.addrA(5000, family));
+        expect(b.localAddr().toString()).toBe(w.addrB(6000, family));
+        // the port is taken now: another connect from it, or a listener on it, fails
+        expect(() => w.a.tcpLayer.connect(SocketAddr.parse(w.addrB(7000, family)), 5000)).toThrow(expect.objectContaining({ code: "EADDRINUSE" }));
+        expect(() => w.b.tcpBind(w.addrB(6000, family))).toThrow(expect.objectContaining({ code: "EADDRINUSE" }));
+        for (let i = 0; i < 1000 && !(a.conn.state === "ESTABLISHED" && b.conn.state === "ESTABLISHED"); i++) w.run(1);
+        for (const s of [a, b]) {
+          expect(path(w, s.localAddr().toString())).toEqual(["CLOSED", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED"]);
+          expect(s.peerAddr().toString()).toBe((s === a ? b : a).localAddr().toString());
+        }
+        // no RST and no retransmission were needed
+        expect(w.retransmits).toEqual([]);
+        expect(a.write(patternSlice(0, 3000, 11))).toBe(3000);
+        expect(b.write(patternSlice(0, 2000, 12))).toBe(2000);
+        a.shutdown("write");
+        b.shutdown("write");
+        expect(Buffer.compare(readToEnd(w, b), patternSlice(0, 3000, 11))).toBe(0);
+        expect(Buffer.compare(readToEnd(w, a), patternSlice(0, 2000, 12))).toBe(0);
+      } finally {
+        closeAll(w);
+      }
+    });
   }
 });

@@ -116,6 +116,49 @@ describe("RingBuffer", () => {
     expect(calls).toBe(1);
   });
 
+  it("allocates no storage until data is written, then doubles it up to the capacity", () => {
+    const rb = new RingBuffer(10_000);
+    expect([rb.capacity, rb.allocated, rb.free]).toEqual([10_000, 0, 10_000]);
+    expect(rb.peek(new Uint8Array(4), 0)).toBe(0);
+    expect(rb.read(new Uint8Array(4))).toBe(0);
+    rb.consume(0);
+    expect(rb.allocated).toBe(0);
+    expect(rb.write(bytes(1, 2, 3))).toBe(3);
+    expect(rb.allocated).toBe(4096);
+    expect(rb.write(new Uint8Array(4094).fill(7))).toBe(4094); // 4097 bytes: one doubling
+    expect(rb.allocated).toBe(8192);
+    expect(rb.writeAt(5000, bytes(9))).toBe(1); // past the storage: grown to the capacity, not 16 KiB
+    expect(rb.allocated).toBe(10_000);
+    rb.commit(5001);
+    const all = new Uint8Array(10_000);
+    expect(rb.read(all)).toBe(9098);
+    expect([...all.subarray(0, 4)]).toEqual([1, 2, 3, 7]);
+    expect([all[4096], all[4097], all[9096], all[9097]]).toEqual([7, 0, 0, 9]);
+  });
+
+  it("keeps wrapped bytes and bytes written past the end in order when it grows", () => {
+    const rb = new RingBuffer(64, 4);
+    rb.write(bytes(0, 0, 0));
+    rb.consume(3); // head at index 3 of 4
+    rb.write(bytes(1, 2, 3)); // wraps: 1 at index 3, then 2 3 at 0 1
+    expect(rb.writeAt(0, bytes(4))).toBe(1); // index 2: the storage is full
+    expect(rb.allocated).toBe(4);
+    expect(rb.writeAt(2, bytes(6))).toBe(1); // needs 6 bytes: grown to 8, unwrapped
+    expect(rb.allocated).toBe(8);
+    expect(rb.writeAt(1, bytes(5))).toBe(1);
+    rb.commit(3);
+    const dst = new Uint8Array(8);
+    expect(rb.read(dst)).toBe(6);
+    expect([...dst.subarray(0, 6)]).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("allocates the whole capacity at once when it is below the initial storage", () => {
+    const rb = new RingBuffer(100);
+    rb.write(bytes(1));
+    expect(rb.allocated).toBe(100);
+    expect(() => new RingBuffer(100, 0)).toThrow(RangeError);
+  });
+
   /** The model: the valid bytes as an array, and bytes written past the end by offset from it. */
   type Op =
     | { op: "write"; data: number[] }
@@ -138,8 +181,9 @@ describe("RingBuffer", () => {
 
   it("behaves like an array model under random operations, wrapping included", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 17 }), fc.array(op, { maxLength: 60 }), (capacity, ops) => {
-        const rb = new RingBuffer(capacity);
+      // initial storage below the capacity makes writes grow it mid-sequence, wrapped or not
+      fc.property(fc.integer({ min: 1, max: 17 }), fc.integer({ min: 1, max: 20 }), fc.array(op, { maxLength: 60 }), (capacity, initial, ops) => {
+        const rb = new RingBuffer(capacity, initial);
         let valid: number[] = [];
         let past = new Map<number, number>();
         for (const o of ops) {
