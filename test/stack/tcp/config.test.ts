@@ -72,5 +72,9 @@ describe("Stack tcp settings", () => {
     expect(make({ sendBuffer: 1.5 })).toThrow(/sendBuffer/);
     expect(make({ congestion: "vegas" })).toThrow(/congestion/);
     expect(make({ retries: "many" })).toThrow(/retries/);
+    expect(make({ connectTimeoutMs: -5 })).toThrow(/connectTimeoutMs/);
+    expect(make({ keepaliveIdleMs: 0 })).toThrow(/keepaliveIdleMs/);
+    expect(make({ keepaliveIntervalMs: 0.5 })).toThrow(/keepaliveIntervalMs/);
+    expect(make({ keepaliveCount: 0 })).toThrow(/keepaliveCount/);
   });
 });

@@ -8,7 +8,7 @@ import { WOULD_BLOCK } from "../../../src/error.js";
 import { Interest } from "../../../src/poll/interest.js";
 import { Token } from "../../../src/poll/token.js";
 import type { Device, LinkOptions } from "../../../src/stack/iface/index.js";
-import type { TcpRetransmitEvent, TcpStateEvent } from "../../../src/stack/stack.js";
+import type { StackOptions, TcpRetransmitEvent, TcpStateEvent } from "../../../src/stack/stack.js";
 import type { VirtualTcpListener } from "../../../src/stack/tcp/listener.js";
 import type { VirtualTcpStream } from "../../../src/stack/tcp/socket.js";
 import { PEER4, PEER6, US4, US6, pair, type Pair } from "../helpers.js";
@@ -23,8 +23,12 @@ export interface TcpWorld extends Pair {
   addrA(port: number, family: 4 | 6): string;
 }
 
-export function tcpWorld(link: LinkOptions = {}, wrap: { a?: (d: Device) => Device; b?: (d: Device) => Device } = {}): TcpWorld {
-  const p = pair({ link, wrapA: wrap.a, wrapB: wrap.b });
+export function tcpWorld(
+  link: LinkOptions = {},
+  wrap: { a?: (d: Device) => Device; b?: (d: Device) => Device } = {},
+  stacks: { a?: Partial<StackOptions>; b?: Partial<StackOptions> } = {},
+): TcpWorld {
+  const p = pair({ link, wrapA: wrap.a, wrapB: wrap.b, a: stacks.a, b: stacks.b });
   const states: TcpStateEvent[] = [];
   const retransmits: TcpRetransmitEvent[] = [];
   for (const s of [p.a, p.b]) {
