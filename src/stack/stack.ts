@@ -238,26 +238,32 @@ export class Stack implements Network, Driver, UdpHost {
   private receive(pkt: Uint8Array, fromDevice: boolean): void {
     this.counters.rxPackets++;
     this.counters.rxBytes += pkt.length;
+    // checksum offload: the device vouches for the TCP/UDP checksums
+    const verified = fromDevice && this.iface.device.checksumsVerified === true;
     const version = pkt.length > 0 ? pkt[0]! >> 4 : 0;
-    if (version === 4) this.receive4(pkt, fromDevice);
-    else if (version === 6) this.receive6(pkt, fromDevice);
+    if (version === 4) this.receive4(pkt, fromDevice, verified);
+    else if (version === 6) this.receive6(pkt, fromDevice, verified);
     else this.counters.drop("ip:bad-version");
   }
 
-  private receive4(pkt: Uint8Array, fromDevice: boolean): void {
+  private receive4(pkt: Uint8Array, fromDevice: boolean, verified: boolean): void {
     const ip = this.ip4.reset(pkt);
     const r = ip.check();
     if (!r.ok) return this.counters.drop(`ipv4:${r.reason}`);
-    const dst = ip.dst;
+    // each getter makes a view: take them once
+    let src = ip.src;
+    let dst = ip.dst;
     if (fromDevice) {
-      const martian = this.martian4(ip.src, dst);
+      const martian = this.martian4(src, dst);
       if (martian !== null) return this.counters.drop(`ipv4:${martian}`);
     }
     if (!this.iface.accepts(dst)) return this.counters.drop("ipv4:not-for-us");
     let payload = ip.payload;
-    let packet = pkt.subarray(0, ip.totalLength);
+    // without link padding past Total Length, the packet is the datagram
+    const total = ip.totalLength;
+    let packet = pkt.length === total ? pkt : pkt.subarray(0, total);
     if (ip.isFragment) {
-      const key = `${ip.src.join(".")}>${dst.join(".")}/${ip.protocol}/${ip.identification}`;
+      const key = `${src.join(".")}>${dst.join(".")}/${ip.protocol}/${ip.identification}`;
       const res = this.reassembly4.add(key, ip.fragmentOffset, payload, ip.moreFragments, packet, this.now);
       if (!res.done) {
         if (res.dropped) this.counters.drop(`ipv4:fragment-${res.dropped}`);
@@ -267,24 +273,29 @@ export class Stack implements Network, Driver, UdpHost {
       packet = res.first;
       payload = res.payload;
       this.ip4.reset(packet);
+      src = this.ip4.src;
+      dst = this.ip4.dst;
+      verified = false; // the fragments' checksum offload does not cover the whole datagram
     }
-    this.deliver(this.ip4.protocol, this.ip4.src, this.ip4.dst, payload, packet);
+    this.deliver(this.ip4.protocol, src, dst, payload, packet, verified);
   }
 
-  private receive6(pkt: Uint8Array, fromDevice: boolean): void {
+  private receive6(pkt: Uint8Array, fromDevice: boolean, verified: boolean): void {
     const ip = this.ip6.reset(pkt);
     const r = ip.check();
     if (!r.ok) return this.counters.drop(`ipv6:${r.reason}`);
-    const dst = ip.dst;
+    let src = ip.src;
+    let dst = ip.dst;
     // Linux ip6_rcv_core: no multicast source; ::1 only on the loopback
-    if (isMulticast(ip.src) || (fromDevice && isLoopback(ip.src))) return this.counters.drop("ipv6:martian-source");
+    if (isMulticast(src) || (fromDevice && isLoopback(src))) return this.counters.drop("ipv6:martian-source");
     if (fromDevice && isLoopback(dst)) return this.counters.drop("ipv6:martian-destination");
     if (!this.iface.accepts(dst)) return this.counters.drop("ipv6:not-for-us");
     let payload = ip.upperPayload;
-    let packet = pkt.subarray(0, IPV6_HEADER + ip.payloadLength);
+    const total = IPV6_HEADER + ip.payloadLength;
+    let packet = pkt.length === total ? pkt : pkt.subarray(0, total);
     let protocol = ip.upperProtocol;
     if (ip.fragmentHeaderOffset >= 0) {
-      const key = `${ip.src.join(":")}>${dst.join(":")}/${ip.fragmentIdentification}`;
+      const key = `${src.join(":")}>${dst.join(":")}/${ip.fragmentIdentification}`;
       const res = this.reassembly6.add(key, ip.fragmentOffset, payload, ip.moreFragments, packet, this.now);
       if (!res.done) {
         if (res.dropped) this.counters.drop(`ipv6:fragment-${res.dropped}`);
@@ -295,18 +306,24 @@ export class Stack implements Network, Driver, UdpHost {
       payload = res.payload;
       this.ip6.reset(packet).check();
       protocol = this.ip6.upperProtocol;
+      src = this.ip6.src;
+      dst = this.ip6.dst;
+      verified = false;
     }
-    this.deliver(protocol, this.ip6.src, this.ip6.dst, payload, packet);
+    this.deliver(protocol, src, dst, payload, packet, verified);
   }
 
-  /** Hands an upper-layer payload to its protocol. `packet` is the IP datagram, for ICMP errors. */
-  private deliver(protocol: number, src: Uint8Array, dst: Uint8Array, payload: Uint8Array, packet: Uint8Array): void {
+  /**
+   * Hands an upper-layer payload to its protocol. `packet` is the IP datagram,
+   * for ICMP errors; `verified`: the device vouched for its checksum.
+   */
+  private deliver(protocol: number, src: Uint8Array, dst: Uint8Array, payload: Uint8Array, packet: Uint8Array, verified: boolean): void {
     const v4 = src.length === 4;
     // nothing follows (RFC 8200 §4.7): discarded quietly, as Linux does
     if (!v4 && protocol === IpProtocol.Ipv6NoNxt) return this.counters.drop("ipv6:no-next-header");
     switch (protocol) {
       case IpProtocol.Udp:
-        return this.receiveUdp(src, dst, payload, packet);
+        return this.receiveUdp(src, dst, payload, packet, verified);
       case IpProtocol.Tcp:
         return this.tcp.receive(src, dst, payload);
       case IpProtocol.Icmp:
@@ -339,9 +356,9 @@ export class Stack implements Network, Driver, UdpHost {
     return null;
   }
 
-  private receiveUdp(src: Uint8Array, dst: Uint8Array, datagram: Uint8Array, packet: Uint8Array): void {
+  private receiveUdp(src: Uint8Array, dst: Uint8Array, datagram: Uint8Array, packet: Uint8Array, verified: boolean): void {
     const u = this.udp.reset(datagram);
-    const r = u.check(src, dst);
+    const r = u.check(src, dst, verified);
     if (!r.ok) return this.counters.drop(`udp:${r.reason}`);
     const sock = this.udpPorts.lookup(dst, u.dstPort, src, u.srcPort);
     if (sock === null) {

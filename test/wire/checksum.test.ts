@@ -59,6 +59,33 @@ describe("Internet checksum (RFC 1071)", () => {
     );
   });
 
+  it("sums windows of a few buffers used over and over (their word views are kept), and a prefix given by length", () => {
+    const seed = 0x5eed;
+    const rand = ((x: number) => () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8)(seed);
+    // six buffers: more than the views kept, so views are replaced while in use
+    const bufs = Array.from({ length: 6 }, (_, i) => new Uint8Array(4096 + i * 7));
+    for (let round = 0; round < 3000; round++) {
+      const b = bufs[rand() % bufs.length]!;
+      const at = rand() % 2048;
+      const n = rand() % 2000;
+      for (let k = 0; k < 8; k++) b[(at + rand() % (n + 1)) % b.length] = rand() & 0xff; // contents change between sums
+      const outer = b.subarray(at, at + n + 16);
+      const want = naiveSum(outer.subarray(0, n), round & 0xffff);
+      expect(onesSum(outer, round & 0xffff, n), `seed ${seed} round ${round}`).toBe(want);
+      expect(onesSum(outer.subarray(0, n), round & 0xffff), `seed ${seed} round ${round}`).toBe(want);
+    }
+  });
+
+  it("sums a resizable buffer correctly after it grew", () => {
+    type Resizable = ArrayBuffer & { resize(n: number): void };
+    const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(1024, { maxByteLength: 8192 });
+    new Uint8Array(ab).fill(1);
+    expect(onesSum(new Uint8Array(ab, 4, 1000))).toBe(naiveSum(new Uint8Array(ab, 4, 1000)));
+    ab.resize(8192);
+    const grown = new Uint8Array(ab, 4, 8000).fill(3);
+    expect(onesSum(grown)).toBe(naiveSum(grown));
+  });
+
   it("stays exact on a multi-megabyte buffer of 0xff at an odd offset (chunked accumulation)", () => {
     const outer = new Uint8Array(5 * 1024 * 1024 + 8).fill(0xff);
     const view = outer.subarray(3, outer.length - 2);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { IpProtocol, Ipv4Packet, OK, emitIpv4, ipv4HeaderLength, type Ipv4Header } from "../../src/stack/wire/index.js";
+import { IpProtocol, Ipv4Packet, OK, emitIpv4, emitIpv4Header, ipv4HeaderLength, type Ipv4Header } from "../../src/stack/wire/index.js";
 import { frag4First, frag4Last, icmp4PortUnreachable, ipv4RecordRoute, ping4Request } from "./fixtures/captured.js";
 import { addr4, copy, ip, payload, same, u16 } from "./support.js";
 
@@ -125,6 +125,21 @@ describe("emitIpv4", () => {
     expect(hl).toBe(28);
     expect(Array.from(buf.subarray(20, 28))).toEqual([1, 1, 1, 1, 1, 0, 0, 0]);
     expect(new Ipv4Packet(buf.subarray(0, 28)).check().ok).toBe(true);
+  });
+
+  it("emitIpv4Header writes the same bytes as emitIpv4 for a plain header", () => {
+    fc.assert(
+      fc.property(addr4, addr4, fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 65515 }), fc.integer({ min: 0, max: 255 }), u16, (src, dst, protocol, len, ttl, id) => {
+        const a = new Uint8Array(20).fill(0xee);
+        const b = new Uint8Array(20).fill(0x11);
+        expect(emitIpv4(a, { src, dst, protocol, payloadLength: len, ttl, identification: id })).toBe(20);
+        expect(emitIpv4Header(b, src, dst, protocol, len, ttl, id)).toBe(20);
+        expect([...b]).toEqual([...a]);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(() => emitIpv4Header(new Uint8Array(20), ip("1.2.3.4"), ip("5.6.7.8"), 6, 65516, 64, 0)).toThrow(RangeError);
+    expect(() => emitIpv4Header(new Uint8Array(20), new Uint8Array(16), ip("5.6.7.8"), 6, 0, 64, 0)).toThrow(RangeError);
   });
 
   it("throws RangeError on headers no datagram can carry", () => {

@@ -138,6 +138,29 @@ describe("TcpPacket.check rejects with a reason", () => {
     });
   }
 
+  it("skips only the checksum when the device already verified it (checksum offload)", () => {
+    const bad = Object.assign(segment([2, 4, 0, 100], [1, 2, 3]), { 25: 0 });
+    expect(new TcpPacket(bad).check(A, B)).toEqual({ ok: false, reason: "bad-checksum" });
+    const t = new TcpPacket(bad);
+    expect(t.check(A, B, true)).toEqual({ ok: true });
+    expect([t.mss, [...t.payload]]).toEqual([100, [1, 0, 3]]);
+    expect(new TcpPacket(segment([]).slice(0, 19)).check(A, B, true)).toEqual({ ok: false, reason: "truncated" });
+    expect(new TcpPacket(segment([2, 5, 0, 0])).check(A, B, true)).toEqual({ ok: false, reason: "bad-options" });
+  });
+
+  it("gives one payload view per segment, following a reset and a header length change", () => {
+    const t = new TcpPacket(segment([], [1, 2, 3]));
+    const p = t.payload;
+    expect(t.payload).toBe(p);
+    expect([...p]).toEqual([1, 2, 3]);
+    t.headerLength = 24;
+    expect([...t.payload]).toEqual([]);
+    t.reset(segment([2, 4, 0, 1], [7]));
+    expect([...t.payload]).toEqual([7]);
+    t.buffer = segment([], [8, 9]);
+    expect([...t.payload]).toEqual([8, 9]);
+  });
+
   it("clears option results when a check fails or the view is reset", () => {
     const t = new TcpPacket(segment([2, 4, 0, 100]));
     expect(t.check(A, B).ok).toBe(true);

@@ -116,6 +116,16 @@ describe("checksum rules", () => {
     });
   }
 
+  it("skips summing a present checksum the device already verified, but still requires one over IPv6", () => {
+    const bad = Object.assign(copy(good.buffer), { 12: 0 });
+    expect(new UdpPacket(bad).check(src, dst, true)).toEqual({ ok: true });
+    const b = new Uint8Array(12);
+    emitUdp(b, { srcPort: 1, dstPort: 2 }, 4, A6, B6);
+    b[6] = b[7] = 0;
+    expect(new UdpPacket(b).check(A6, B6, true)).toEqual({ ok: false, reason: "missing-checksum" });
+    expect(new UdpPacket(good.buffer.slice(0, 7)).check(src, dst, true)).toEqual({ ok: false, reason: "truncated" });
+  });
+
   it("emitUdp throws RangeError when the datagram does not fit", () => {
     expect(() => emitUdp(new Uint8Array(10), { srcPort: 1, dstPort: 2 }, 4, A4, B4)).toThrow(RangeError);
     expect(() => emitUdp(new Uint8Array(70000), { srcPort: 1, dstPort: 2 }, 65528, A4, B4)).toThrow(RangeError);

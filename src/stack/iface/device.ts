@@ -15,6 +15,14 @@ export interface Device {
   receive(): Uint8Array | null;
   /** Sends one packet. The device copies what it keeps: the caller may reuse `packet`. */
   transmit(packet: Uint8Array): void;
+  /**
+   * The TCP and UDP checksums of received packets are known to be good
+   * (checksum offload: Linux's CHECKSUM_UNNECESSARY, which a veth pair sets on
+   * packets from the local stack), so the stack does not sum them again. The
+   * IPv4 header checksum is still verified, as Linux does. Checksums of sent
+   * packets are always computed.
+   */
+  readonly checksumsVerified?: boolean;
   /** A descriptor that turns readable when packets wait (kernel-backed devices). */
   readonly fd?: number;
   /** Gives the device the clock of the stack it is attached to (timed devices need it). */

@@ -69,6 +69,11 @@ class Faults {
     return 1;
   }
 
+  /** Whether this direction may flip bits. */
+  corrupts(): boolean {
+    return this.enabled && this.opts.corrupt > 0;
+  }
+
   /** `packet`, or a corrupted copy of it. */
   maybeCorrupt(packet: Uint8Array): Uint8Array {
     if (!this.enabled || !this.corruptRng.chance(this.opts.corrupt)) return packet;
@@ -127,6 +132,11 @@ export class FaultInjector extends DeviceWrapper {
   transmit(packet: Uint8Array): void {
     const copies = this.tx.copies();
     for (let i = 0; i < copies; i++) this.inner.transmit(this.tx.maybeCorrupt(packet));
+  }
+
+  /** False when received packets may be corrupted here (their checksums must catch it), else the wrapped device's flag. */
+  override get checksumsVerified(): boolean {
+    return !this.rx.corrupts() && super.checksumsVerified;
   }
 
   /** Now when the second copy of a duplicated packet waits, else the wrapped device's `pollAt`. */

@@ -6,7 +6,7 @@
  * the stack without touching the device.
  */
 import { IoError } from "../../error.js";
-import { IPV4_MIN_HEADER, IPV6_HEADER, emitIpv4, emitIpv6 } from "../wire/index.js";
+import { IPV4_MIN_HEADER, IPV6_HEADER, emitIpv4Header, emitIpv6 } from "../wire/index.js";
 import { fragmentIpv4, fragmentIpv6 } from "../ip/fragment.js";
 import type { Counters } from "../stats.js";
 import { isBroadcast, isLoopback, isMulticast, parseCidr, prefixMatch, sameIp, type Cidr } from "./cidr.js";
@@ -22,6 +22,16 @@ export class Interface {
   /** datagrams to ourselves, delivered on the next poll */
   readonly selfQueue: Uint8Array[] = [];
   private readonly tx = new Uint8Array(TX_BUFFER);
+  /** {@link payloadBuffer}'s views, made once */
+  private readonly tx4 = this.tx.subarray(IPV4_MIN_HEADER);
+  private readonly tx6 = this.tx.subarray(IPV6_HEADER);
+  /** views of the first n bytes of `tx` for the last two lengths sent (data segments and ACKs alternate) */
+  private out1 = this.tx.subarray(0, 0);
+  private out2 = this.tx.subarray(0, 0);
+  /** the last destination found routable, and the route table's version then */
+  private readonly routedDst = new Uint8Array(16);
+  private routedLength = 0;
+  private routedVersion = -1;
   private ipv4Id: number;
   private ipv6Id: number;
 
@@ -98,7 +108,7 @@ export class Interface {
    * datagram to `dst` needs; pass the written length to {@link send}.
    */
   payloadBuffer(family: 4 | 6): Uint8Array {
-    return this.tx.subarray(family === 4 ? IPV4_MIN_HEADER : IPV6_HEADER);
+    return family === 4 ? this.tx4 : this.tx6;
   }
 
   /**
@@ -108,30 +118,52 @@ export class Interface {
    */
   send(src: Uint8Array, dst: Uint8Array, protocol: number, payloadLength: number, ttl: number): void {
     const local = this.isLocal(dst);
+    if (!local && !this.routedBefore(dst)) {
+      if (!this.routable(dst)) throw new IoError("ENETUNREACH", undefined, "sendto");
+      this.routedDst.set(dst);
+      this.routedLength = dst.length;
+      this.routedVersion = this.routes.version;
+    }
     const mtu = local ? 65535 : this.device.mtu;
-    if (!this.routable(dst)) throw new IoError("ENETUNREACH", undefined, "sendto");
-    const out = (pkt: Uint8Array): void => this.emit(pkt, local);
     if (dst.length === 4) {
-      const h = { src, dst, protocol, payloadLength, ttl, identification: this.nextIpv4Id() };
+      const identification = this.nextIpv4Id();
       if (IPV4_MIN_HEADER + payloadLength <= mtu) {
-        const hl = emitIpv4(this.tx, h);
-        out(this.tx.subarray(0, hl + payloadLength));
+        emitIpv4Header(this.tx, src, dst, protocol, payloadLength, ttl, identification);
+        this.emit(this.txView(IPV4_MIN_HEADER + payloadLength), local);
       } else {
+        const h = { src, dst, protocol, payloadLength, ttl, identification };
         fragmentIpv4(h, this.tx.subarray(IPV4_MIN_HEADER, IPV4_MIN_HEADER + payloadLength), mtu, (p) => {
           this.counters.fragmentsSent++;
-          out(p);
+          this.emit(p, local);
         });
       }
     } else if (IPV6_HEADER + payloadLength <= mtu) {
       emitIpv6(this.tx, { src, dst, nextHeader: protocol, payloadLength, hopLimit: ttl });
-      out(this.tx.subarray(0, IPV6_HEADER + payloadLength));
+      this.emit(this.txView(IPV6_HEADER + payloadLength), local);
     } else {
       const payload = this.tx.subarray(IPV6_HEADER, IPV6_HEADER + payloadLength);
       fragmentIpv6(src, dst, protocol, ttl, this.nextIpv6Id(), payload, mtu, (p) => {
         this.counters.fragmentsSent++;
-        out(p);
+        this.emit(p, local);
       });
     }
+  }
+
+  /** Whether `dst` is the last destination {@link routable} accepted, with the routes unchanged since. */
+  private routedBefore(dst: Uint8Array): boolean {
+    if (this.routedVersion !== this.routes.version || this.routedLength !== dst.length) return false;
+    const r = this.routedDst;
+    for (let i = 0; i < dst.length; i++) if (r[i] !== dst[i]) return false;
+    return true;
+  }
+
+  /** The first `n` bytes of the transmit buffer, reusing the view of one of the last two lengths. */
+  private txView(n: number): Uint8Array {
+    if (this.out1.length === n) return this.out1;
+    const o = this.out2;
+    this.out2 = this.out1;
+    this.out1 = o.length === n ? o : this.tx.subarray(0, n);
+    return this.out1;
   }
 
   private emit(packet: Uint8Array, local: boolean): void {

@@ -39,6 +39,15 @@ export interface LinkOptions {
   queueBytes?: number;
   /** Seed of every random choice (any safe integer, default 0). */
   seed?: number;
+  /**
+   * Checksum offload, as on a veth pair: the stacks at both ends skip
+   * verifying the TCP and UDP checksums of the packets they receive (they
+   * still compute them on send, so captures show correct checksums). Only for
+   * packets that stacks sent: a hand-made packet with a wrong checksum, or one
+   * corrupted by a FaultInjector before the link, gets through unchecked.
+   * Ignored (off) when `corrupt` > 0. Default false.
+   */
+  checksumsVerified?: boolean;
 }
 
 /** Counters of both directions of a {@link Link}. */
@@ -61,6 +70,8 @@ export class LinkEnd implements Device {
     private readonly incoming: LinkDirection,
     /** The largest IP packet carried, in bytes. */
     readonly mtu: number,
+    /** Whether receiving stacks skip verifying TCP/UDP checksums (the link's `checksumsVerified`). */
+    readonly checksumsVerified: boolean,
   ) {}
 
   /** The next packet whose arrival time has come on the link's clock, or null. */
@@ -133,8 +144,12 @@ export class Link {
     const seed = seedOf(options.seed);
     this.ab = new LinkDirection(params, seed, "a>b");
     this.ba = new LinkDirection(params, seed, "b>a");
-    this.a = new LinkEnd(this, this.ab, this.ba, mtu);
-    this.b = new LinkEnd(this, this.ba, this.ab, mtu);
+    if (options.checksumsVerified !== undefined && typeof options.checksumsVerified !== "boolean") {
+      throw new TypeError(`checksumsVerified must be a boolean, got ${typeof options.checksumsVerified}`);
+    }
+    const verified = options.checksumsVerified === true && params.corrupt === 0;
+    this.a = new LinkEnd(this, this.ab, this.ba, mtu, verified);
+    this.b = new LinkEnd(this, this.ba, this.ab, mtu, verified);
   }
 
   /** A snapshot of the counters of both directions. */

@@ -9,6 +9,12 @@ export interface LoopbackOptions {
   mtu?: number;
   /** Most packets that may wait to be received (default 1000, Linux's backlog); more are dropped. */
   queueLength?: number;
+  /**
+   * Checksum offload, as Linux's loopback: the stack skips verifying the TCP
+   * and UDP checksums of what it receives (it still computes them on send).
+   * Default false.
+   */
+  checksumsVerified?: boolean;
 }
 
 /** Counters of a {@link Loopback}. */
@@ -35,6 +41,8 @@ export interface LoopbackStats {
 export class Loopback implements Device {
   /** The largest IP packet carried, in bytes. */
   readonly mtu: number;
+  /** Whether the stack skips verifying received TCP/UDP checksums. */
+  readonly checksumsVerified: boolean;
   private readonly queueLength: number;
   private readonly queue = new Fifo<Uint8Array>();
   private clock: Clock = realClock;
@@ -44,6 +52,10 @@ export class Loopback implements Device {
   constructor(options: LoopbackOptions = {}) {
     this.mtu = mtuOf(options.mtu, 65535);
     this.queueLength = integerIn("queueLength", options.queueLength, 1000, 1, 2 ** 31 - 1);
+    if (options.checksumsVerified !== undefined && typeof options.checksumsVerified !== "boolean") {
+      throw new TypeError(`checksumsVerified must be a boolean, got ${typeof options.checksumsVerified}`);
+    }
+    this.checksumsVerified = options.checksumsVerified === true;
   }
 
   /** The oldest packet transmitted and not yet received, or null. */

@@ -20,6 +20,8 @@ export interface RouteConfig {
 
 export class RouteTable {
   private readonly routes: Route[] = [];
+  /** Changes whenever a route is added (so that lookups can be cached). */
+  version = 0;
 
   /** Adds a route; throws `TypeError` on bad input. */
   add(config: RouteConfig): void {
@@ -32,11 +34,13 @@ export class RouteTable {
       }
     }
     this.routes.push({ dest, via });
+    this.version++;
   }
 
   /** Adds the connected prefix of an interface address. */
   addConnected(addr: Cidr): void {
     this.routes.push({ dest: addr, via: null });
+    this.version++;
   }
 
   /** The most specific route to `dst`, or null (network unreachable). */

@@ -21,6 +21,11 @@ export abstract class DeviceWrapper implements Device {
     return this.inner.mtu;
   }
 
+  /** Whether the wrapped device marks received checksums as verified. */
+  get checksumsVerified(): boolean {
+    return this.inner.checksumsVerified === true;
+  }
+
   /** The wrapped device's descriptor, if it has one. */
   get fd(): number | undefined {
     return this.inner.fd;

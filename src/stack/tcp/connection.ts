@@ -123,6 +123,8 @@ export class TcpConnection {
   /** highest sequence number sent + 1 */
   sndMax = 0;
   sndWnd = 0;
+  /** the largest window the peer ever offered (RFC 9293 §3.8.6.2.1 "Max(SND.WND)") */
+  private maxSndWnd = 0;
   sndWl1 = 0;
   sndWl2 = 0;
   /** sequence number of the first byte in sndBuf */
@@ -296,10 +298,11 @@ export class TcpConnection {
   read(dst: Uint8Array, now: number, peek = false): number {
     if (peek) return this.rcvBuf.peek(dst, 0);
     const n = this.rcvBuf.read(dst);
-    if (n > 0) {
-      // RFC 9293 §3.8.6.2.2: tell the peer when the window opens by a full segment or half the buffer
-      const opened = this.receiveWindow() - seqDiff(this.rcvAdv, this.rcvNxt);
-      if (opened >= Math.min(this.rcvBuf.capacity / 2, 2 * this.mss)) {
+    if (n > 0 && this.state !== "CLOSED" && !this.peerFin) {
+      // a window update once the window can at least double (Linux tcp_cleanup_rbuf), moving its
+      // right edge by at least min(half the buffer, one MSS) (RFC 9293 §3.8.6.2.2)
+      const offered = seqDiff(this.rcvAdv, this.rcvNxt);
+      if (2 * offered <= this.rcvBuf.capacity && this.advertisedWindow() >= Math.max(2 * offered, 1)) {
         this.ackNow = true;
         this.output(now);
       }
@@ -368,6 +371,7 @@ export class TcpConnection {
   receive(seg: TcpPacket, now: number): void {
     if (this.state === "SYN-SENT") return this.receiveInSynSent(seg, now);
     if (this.state === "CLOSED") return;
+    if (this.state === "SYN-RECEIVED" && seg.syn && !seg.rst && seg.seqNumber === this.irs) return this.synAgain(seg, now);
     const len = seg.payload.length + (seg.syn ? 1 : 0) + (seg.fin ? 1 : 0);
     // PAWS (RFC 7323 §5)
     if (this.tsOk && seg.hasTimestamps && !seg.rst && seqLt(seg.tsVal, this.tsRecent)) {
@@ -385,10 +389,7 @@ export class TcpConnection {
       return this.outOfWindowAck(now); // challenge ACK
     }
     // fourth: SYN in a synchronized state (RFC 5961 §4)
-    if (seg.syn) {
-      if (this.state === "SYN-RECEIVED" && seg.seqNumber === this.irs) return this.output(now);
-      return this.outOfWindowAck(now);
-    }
+    if (seg.syn) return this.outOfWindowAck(now);
     // fifth: ACK
     if (!seg.ack) return;
     if (this.tsOk && seg.hasTimestamps && seqLe(seg.seqNumber, this.lastAckSent)) this.tsRecent = seg.tsVal;
@@ -413,6 +414,26 @@ export class TcpConnection {
     if (data.length > 0 && this.canReceive()) this.receiveData(seg.seqNumber, data, now);
     // eighth: FIN
     if (seg.fin && seqAdd(seg.seqNumber, data.length) === this.rcvNxt && !this.peerFin) this.receiveFin(now);
+    this.output(now);
+  }
+
+  /**
+   * The peer's SYN again while we are in SYN-RECEIVED: a retransmitted SYN
+   * (our SYN-ACK was lost) gets the SYN-ACK again; in a simultaneous open the
+   * peer's SYN-ACK crossing ours acknowledges our SYN and establishes the
+   * connection (RFC 9293 §3.5 Figure 8; Linux tcp_rcv_state_process).
+   */
+  private synAgain(seg: TcpPacket, now: number): void {
+    if (!seg.ack) {
+      this.sndNxt = this.iss;
+      return this.output(now);
+    }
+    if (seg.ackNumber !== seqAdd(this.iss, 1)) return this.sendControl(RST, seg.ackNumber, now);
+    this.sndWnd = seg.window;
+    this.sndWl1 = seg.seqNumber;
+    this.sndWl2 = seg.ackNumber;
+    this.ackTo(seg.ackNumber, now);
+    this.setEstablished();
     this.output(now);
   }
 
@@ -480,6 +501,7 @@ export class TcpConnection {
     if (seqLt(this.sndWl1, seg.seqNumber) || (this.sndWl1 === seg.seqNumber && seqLe(this.sndWl2, ack))) {
       const opened = window > this.sndWnd;
       this.sndWnd = Math.min(window, MAX_WINDOW);
+      if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
       this.sndWl1 = seg.seqNumber;
       this.sndWl2 = ack;
       if (opened && this.sndWnd > 0) {
@@ -614,7 +636,7 @@ export class TcpConnection {
       bytes = bytes.subarray(-offset);
       offset = 0;
     }
-    const room = this.receiveWindow();
+    const room = this.rcvBuf.free;
     if (offset >= room) {
       this.ackNow = true;
       return;
@@ -761,13 +783,14 @@ export class TcpConnection {
         }
         break;
       }
-      if (size < maxData && inFlight > 0) {
-        // sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): a window that
-        // cuts a segment short waits for the ACKs that widen it
-        if (size < unsent) break;
-        // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small last segment while data is unacknowledged
-        if (!this.noDelay && !this.finQueued) break;
+      if (size < maxData && size < unsent && (inFlight > 0 || size < this.maxSndWnd >>> 1)) {
+        // sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): a window that cuts a
+        // segment short waits for ACKs that widen it, or for the override timeout
+        if (inFlight === 0 && this.persistDeadline === null) this.persistDeadline = now + this.rto.rto;
+        break;
       }
+      // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small last segment while data is unacknowledged
+      if (size < maxData && inFlight > 0 && !this.noDelay && !this.finQueued) break;
       this.sendSegment(this.sndNxt, size, size === unsent, now);
       this.sndNxt = seqAdd(this.sndNxt, size);
       this.sndMax = seqMax(this.sndMax, this.sndNxt);
@@ -856,7 +879,7 @@ export class TcpConnection {
     const hl = tcpHeaderLength(options);
     if (size > 0) this.sndBuf.peek(buf.subarray(hl, hl + size), seqDiff(seq, this.dataSeq));
     const ackFlag = (flags & ACK) !== 0;
-    const window = flags & SYN ? Math.min(this.receiveWindow(), 0xffff) : Math.min(this.receiveWindow() >>> this.rcvWscale, 0xffff);
+    const window = flags & SYN ? Math.min(this.receiveWindow(), 0xffff) : Math.min(this.advertisedWindow() >>> this.rcvWscale, 0xffff);
     const n = emitTcp(
       buf,
       {
@@ -874,7 +897,8 @@ export class TcpConnection {
     );
     if (ackFlag) {
       this.lastAckSent = this.rcvNxt;
-      this.rcvAdv = seqAdd(this.rcvNxt, flags & SYN ? window : window << this.rcvWscale);
+      const edge = seqAdd(this.rcvNxt, flags & SYN ? window : window << this.rcvWscale);
+      if (flags & SYN || seqGt(edge, this.rcvAdv)) this.rcvAdv = edge;
       this.ackNow = false;
       this.ackDeadline = null;
       this.unackedSegments = 0;
@@ -930,7 +954,6 @@ export class TcpConnection {
     this.rttSeq = null; // Karn
     this.retxDeadline = null;
     this.sndNxt = this.sndUna;
-    if (this.finSent && seqLe(this.sndUna, this.finSeq)) this.finSent = this.sndUna !== this.finSeq ? false : true;
     this.retransmits++;
     this.host.retransmitted(this, this.sndUna, seqDiff(this.sndMax, this.sndUna));
     this.output(now);
@@ -957,8 +980,18 @@ export class TcpConnection {
    */
   private probe(now: number): void {
     this.persistDeadline = null;
-    const offset = seqDiff(this.sndNxt, this.dataSeq);
-    if (this.sndWnd > 0 || offset >= this.sndBuf.length) return;
+    const unsent = this.sndBuf.length - seqDiff(this.sndNxt, this.dataSeq);
+    if (unsent <= 0) return;
+    if (this.sndWnd > 0) {
+      // the override timeout of RFC 9293 §3.8.6.2.1: send what a small window allows
+      const size = Math.min(this.maxSegmentData(now), this.sndWnd - seqDiff(this.sndNxt, this.sndUna), unsent);
+      if (size <= 0) return;
+      this.sendSegment(this.sndNxt, size, size === unsent, now);
+      this.sndNxt = seqAdd(this.sndNxt, size);
+      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      this.retxDeadline ??= now + this.rto.rto;
+      return;
+    }
     this.emit(ACK, seqAdd(this.sndUna, -1), 0, this.ackOptions(now), now);
     this.persistBackoff = Math.min(this.persistBackoff + 1, 10);
     this.persistDeadline = now + Math.min(this.rto.rto * 2 ** this.persistBackoff, 120_000);
@@ -1041,6 +1074,20 @@ export class TcpConnection {
   /** Our MSS: the route MTU minus headers (RFC 9293 §3.7.1). */
   private ourMss(): number {
     return this.mss;
+  }
+
+  /**
+   * The window an ACK offers, with receiver-side silly window avoidance
+   * (RFC 9293 §3.8.6.2.2): the right edge moves on only when it can move by
+   * at least min(half the buffer, one MSS). Scaling rounds the window down
+   * (by less than one unit of 2^scale bytes); RCV.ADV keeps the edge offered
+   * before, up to which data is still accepted.
+   */
+  private advertisedWindow(): number {
+    const free = this.receiveWindow();
+    const offered = seqDiff(this.rcvAdv, this.rcvNxt);
+    if (offered < 0 || offered > free) return free;
+    return free - offered < Math.min(this.rcvBuf.capacity >>> 1, this.mss) ? offered : free;
   }
 
   /** The receive window we can offer: free receive buffer. */

@@ -43,11 +43,16 @@ export function finishChecksum(sum: number): number {
  * (RFC 1071 §2(B-D)) let aligned data be added as 32-bit words from a
  * Uint32Array (8 per loop turn, two accumulators, carries kept in a double
  * and folded once), then byte-swapped back when its lanes were read in the
- * other byte order.
+ * other byte order. The Uint32Array is a view of the whole underlying
+ * ArrayBuffer, kept for the next sums over the same buffer (a stack sums
+ * packets in a few buffers over and over).
+ *
+ * `length` sums only `bytes[0..length)` (like `bytes.subarray(0, length)`:
+ * default and at most all of `bytes`).
  */
-export function onesSum(bytes: Uint8Array, initial = 0): number {
-  const n = bytes.length;
-  if (n < SMALL) return fold(smallSum(bytes, initial));
+export function onesSum(bytes: Uint8Array, initial = 0, length = bytes.length): number {
+  const n = Math.min(length, bytes.length);
+  if (n < SMALL) return fold(smallSum(bytes, n, initial));
   const off = bytes.byteOffset;
   // Bytes before the first 4-aligned address; relative index parity says
   // whether a byte is the high (even) or low (odd) half of its word.
@@ -55,10 +60,18 @@ export function onesSum(bytes: Uint8Array, initial = 0): number {
   let s = initial;
   for (let i = 0; i < head; i++) s += i & 1 ? bytes[i] : bytes[i] << 8;
   const words = (n - head) >>> 2;
-  const u32 = new Uint32Array(bytes.buffer, off + head, words);
+  const first = (off + head) >>> 2;
+  let u32 = wordsOf(bytes.buffer);
+  let w = first;
+  if (first + words > u32.length) {
+    // a buffer that grew after its view was made
+    u32 = new Uint32Array(bytes.buffer, off + head, words);
+    w = 0;
+  }
+  const stop = w + words;
   let lanes = 0;
-  for (let w = 0; w < words; ) {
-    const end = Math.min(words, w + CHUNK_WORDS);
+  while (w < stop) {
+    const end = Math.min(stop, w + CHUNK_WORDS);
     const end8 = w + ((end - w) & ~7);
     let a = 0;
     let b = 0;
@@ -75,6 +88,22 @@ export function onesSum(bytes: Uint8Array, initial = 0): number {
   s += lanes;
   for (let i = head + words * 4; i < n; i++) s += i & 1 ? bytes[i] : bytes[i] << 8;
   return fold(s);
+}
+
+/** Word views of the last few buffers summed, replaced round-robin. */
+const VIEWS = 4;
+const viewBuffers: (ArrayBufferLike | null)[] = new Array<ArrayBufferLike | null>(VIEWS).fill(null);
+const views: Uint32Array[] = Array.from({ length: VIEWS }, () => new Uint32Array(0));
+let nextView = 0;
+
+/** A Uint32Array over all of `buffer` (its whole 4-byte words), made once per buffer while it stays among the last few. */
+function wordsOf(buffer: ArrayBufferLike): Uint32Array {
+  for (let i = 0; i < VIEWS; i++) if (viewBuffers[i] === buffer) return views[i]!;
+  const v = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  viewBuffers[nextView] = buffer;
+  views[nextView] = v;
+  nextView = (nextView + 1) % VIEWS;
+  return v;
 }
 
 /** The Internet checksum of `bytes`: the value for a zeroed checksum field. */
@@ -109,9 +138,8 @@ export function updateChecksum32(checksum: number, oldValue: number, newValue: n
   return updateChecksum(updateChecksum(checksum, oldValue >>> 16, newValue >>> 16), oldValue & 0xffff, newValue & 0xffff);
 }
 
-/** Byte-math sum of `b` plus `s`, unfolded; 8 bytes per turn. */
-function smallSum(b: Uint8Array, s: number): number {
-  const n = b.length;
+/** Byte-math sum of `b[0..n)` plus `s`, unfolded; 8 bytes per turn. */
+function smallSum(b: Uint8Array, n: number, s: number): number {
   const end8 = n & ~7;
   let i = 0;
   for (; i < end8; i += 8) {

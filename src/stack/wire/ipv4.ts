@@ -168,12 +168,12 @@ export class Ipv4Packet {
 
   /** Whether the header checksum verifies. */
   verifyChecksum(): boolean {
-    return onesSum(this.buffer.subarray(0, this.headerLength)) === 0xffff;
+    return onesSum(this.buffer, 0, this.headerLength) === 0xffff;
   }
   /** Computes and stores the header checksum. */
   fillChecksum(): void {
     this.checksum = 0;
-    this.checksum = finishChecksum(onesSum(this.buffer.subarray(0, this.headerLength)));
+    this.checksum = finishChecksum(onesSum(this.buffer, 0, this.headerLength));
   }
 
   /**
@@ -239,6 +239,46 @@ export interface Ipv4Header {
   ecn?: number;
   /** Raw option bytes (RFC 791 §3.1); padded with End of Option List to a multiple of 4. */
   options?: Uint8Array;
+}
+
+/**
+ * Writes the common IPv4 header, checksum included, at the start of `buf`: 20
+ * bytes (no options), DSCP and ECN 0, not a fragment and DF clear; the data
+ * goes at `buf[20..]`. The same bytes as {@link emitIpv4} with those fields,
+ * without a header object (the per-packet fast path).
+ */
+export function emitIpv4Header(
+  buf: Uint8Array,
+  src: Uint8Array,
+  dst: Uint8Array,
+  protocol: number,
+  payloadLength: number,
+  ttl: number,
+  identification: number,
+): number {
+  const total = IPV4_MIN_HEADER + payloadLength;
+  if (total > 0xffff) throw new RangeError(`IPv4 datagram too long: ${total} bytes`);
+  if (src.length !== 4 || dst.length !== 4) throw new RangeError("IPv4 addresses are 4 bytes");
+  buf[0] = 0x45;
+  buf[1] = 0;
+  set16(buf, 2, total);
+  set16(buf, 4, identification);
+  buf[6] = 0;
+  buf[7] = 0;
+  buf[8] = ttl;
+  buf[9] = protocol;
+  buf[10] = 0;
+  buf[11] = 0;
+  buf[12] = src[0]!;
+  buf[13] = src[1]!;
+  buf[14] = src[2]!;
+  buf[15] = src[3]!;
+  buf[16] = dst[0]!;
+  buf[17] = dst[1]!;
+  buf[18] = dst[2]!;
+  buf[19] = dst[3]!;
+  set16(buf, 10, finishChecksum(onesSum(buf, 0, IPV4_MIN_HEADER)));
+  return IPV4_MIN_HEADER;
 }
 
 /** The header length {@link emitIpv4} will write for these options. */

@@ -68,11 +68,27 @@ export class TcpPacket {
   #sack = -1;
   #sackCount = 0;
 
-  constructor(public buffer: Uint8Array = new Uint8Array(0)) {}
+  #buffer: Uint8Array;
+  /** the payload view, made on first use after a reset (several readers per segment) */
+  #payload: Uint8Array | null = null;
+
+  constructor(buffer: Uint8Array = new Uint8Array(0)) {
+    this.#buffer = buffer;
+  }
+
+  /** The segment's bytes. */
+  get buffer(): Uint8Array {
+    return this.#buffer;
+  }
+  set buffer(b: Uint8Array) {
+    this.#buffer = b;
+    this.#payload = null;
+  }
 
   /** Points the view at another segment; run {@link check} again. */
   reset(buffer: Uint8Array): this {
-    this.buffer = buffer;
+    this.#buffer = buffer;
+    this.#payload = null;
     this.clearOptions();
     return this;
   }
@@ -110,6 +126,7 @@ export class TcpPacket {
   /** Sets Data Offset to `bytes / 4` (a multiple of 4 in 20..60) and clears the reserved bits. */
   set headerLength(bytes: number) {
     this.buffer[12] = ((bytes >>> 2) & 0x0f) << 4;
+    this.#payload = null;
   }
   /** The control bits byte; see {@link TcpFlags}. */
   get flags(): number {
@@ -165,9 +182,9 @@ export class TcpPacket {
   get options(): Uint8Array {
     return this.buffer.subarray(TCP_MIN_HEADER, this.headerLength);
   }
-  /** The data after the header. */
+  /** The data after the header (one view per segment: do not modify the header length through the bytes meanwhile). */
   get payload(): Uint8Array {
-    return this.buffer.subarray(this.headerLength);
+    return (this.#payload ??= this.buffer.subarray(this.headerLength));
   }
 
   /** After {@link check}: the MSS option's value, or -1 when absent. */
@@ -223,15 +240,17 @@ export class TcpPacket {
    * Validates lengths, the checksum from `src` to `dst`, and every option
    * (RFC 9293 §3.1: kinds 0 and 1 are single bytes, all others carry a
    * length), recording the known ones for the option getters. Never throws.
+   * `checksumVerified`: the device already verified the checksum (checksum
+   * offload, Linux CHECKSUM_UNNECESSARY), so it is not summed again.
    */
-  check(src: Uint8Array, dst: Uint8Array): TcpCheck {
+  check(src: Uint8Array, dst: Uint8Array, checksumVerified = false): TcpCheck {
     const b = this.buffer;
     this.clearOptions();
     if (b.length < TCP_MIN_HEADER) return fail("truncated");
     const hl = this.headerLength;
     if (hl < TCP_MIN_HEADER) return fail("bad-header-length");
     if (b.length < hl) return fail("truncated");
-    if (!this.verifyChecksum(src, dst)) return fail("bad-checksum");
+    if (!checksumVerified && !this.verifyChecksum(src, dst)) return fail("bad-checksum");
     return this.parseOptions(hl) ? OK : fail("bad-options");
   }
 
@@ -303,18 +322,17 @@ export function emitTcp(buf: Uint8Array, h: TcpHeader, payloadLength: number, sr
   const hl = tcpHeaderLength(h.options);
   const n = hl + payloadLength;
   if (payloadLength < 0 || buf.length < n) throw new RangeError(`cannot write a ${n}-byte TCP segment in ${buf.length} bytes`);
-  const t = scratch.reset(buf.subarray(0, n));
-  t.srcPort = h.srcPort;
-  t.dstPort = h.dstPort;
-  t.seqNumber = h.seqNumber;
-  t.ackNumber = h.ackNumber;
-  t.headerLength = hl;
-  t.flags = h.flags;
-  t.window = h.window;
-  t.urgentPointer = h.urgentPointer ?? 0;
+  // written in place (no view object per segment), in the getters' layout
+  set16(buf, 0, h.srcPort);
+  set16(buf, 2, h.dstPort);
+  set32(buf, 4, h.seqNumber);
+  set32(buf, 8, h.ackNumber);
+  buf[12] = ((hl >>> 2) & 0x0f) << 4;
+  buf[13] = h.flags;
+  set16(buf, 14, h.window);
+  set16(buf, 16, 0);
+  set16(buf, 18, h.urgentPointer ?? 0);
   if (h.options) writeTcpOptions(buf, TCP_MIN_HEADER, h.options);
-  t.fillChecksum(src, dst);
+  set16(buf, 16, finishChecksum(onesSum(buf, pseudoHeaderSum(src, dst, IpProtocol.Tcp, n), n)));
   return n;
 }
-
-const scratch = new TcpPacket();

@@ -116,9 +116,7 @@ describe("passive open", () => {
     expect(p.exchange({ flags: "ACK", seq: 1, ack: 0 })).toEqual([seg("RST", 0, 0, ANY)]);
   });
 
-  // BUG: a retransmitted SYN (same ISN) in SYN-RECEIVED is answered with a bare ACK; Linux (tcp_check_req) and
-  // RFC 9293 Figure 8/RFC 1122 send the SYN-ACK again.
-  it.fails("a duplicate SYN in SYN-RECEIVED → the same SYN-ACK again", () => {
+  it("a duplicate SYN in SYN-RECEIVED → the same SYN-ACK again", () => {
     const p = new SegmentPeer();
     p.listen();
     p.send({ flags: "SYN", seq: 0, options: { mss: 1460, wscale: 7 } });
@@ -242,12 +240,22 @@ describe("active open", () => {
     const p = new SegmentPeer();
     p.connect();
     const [syn] = p.recv();
-    expect(p.exchange({ flags: "SYN", seq: 0, options: { mss: 1460, wscale: 7 } })).toEqual([
-      seg("SYN|ACK", 0, 1, SYN_WIN, { mss: 1460, ...(syn!.options.wscale !== undefined ? { wscale: 7 } : {}) }),
-    ]);
+    expect(syn!.options.wscale).toBe(7);
+    expect(p.exchange({ flags: "SYN", seq: 0, options: { mss: 1460, wscale: 7 } })).toEqual([seg("SYN|ACK", 0, 1, SYN_WIN, { mss: 1460, wscale: 7 })]);
     expect(p.state()).toBe("SYN-RECEIVED");
     expect(p.exchange({ flags: "ACK", seq: 1, ack: 1 })).toEqual([]);
     expect(p.state()).toBe("ESTABLISHED");
+  });
+
+  it("simultaneous open: the peer's SYN-ACK crossing ours establishes the connection (Linux tcp_validate_incoming)", () => {
+    const p = new SegmentPeer();
+    const s = p.connect();
+    p.recv();
+    p.send({ flags: "SYN", seq: 0, options: { mss: 1460 } });
+    expect(p.recv().map((x) => x.flags)).toEqual(["SYN|ACK"]);
+    p.send({ flags: "SYN|ACK", seq: 0, ack: 1, options: { mss: 1460 } });
+    expect(p.state()).toBe("ESTABLISHED");
+    expect(s.write(new Uint8Array(10))).toBe(10);
   });
 
   it("the SYN is retransmitted at 1, 3, 7, 15, 31, 63 s; at 127 s connect fails with ETIMEDOUT (Linux tcp_syn_retries 6)", () => {
