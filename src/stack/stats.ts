@@ -10,6 +10,8 @@ export interface StackStats {
   dropped: Record<string, number>;
   /** ICMP messages sent, by kind ("echo-reply", "port-unreachable", ...) */
   icmpSent: Record<string, number>;
+  /** TCP events worth counting that are not drops ("syn-cookie-sent", "syn-cookie-ok"; Linux's TcpExt counters) */
+  tcp: Record<string, number>;
   /** datagrams reassembled from fragments, and fragments sent */
   reassembled: number;
   fragmentsSent: number;
@@ -24,6 +26,7 @@ export class Counters {
   fragmentsSent = 0;
   private readonly dropped = new Map<string, number>();
   private readonly icmp = new Map<string, number>();
+  private readonly tcp = new Map<string, number>();
 
   drop(reason: string): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
@@ -31,6 +34,10 @@ export class Counters {
 
   icmpSent(kind: string): void {
     this.icmp.set(kind, (this.icmp.get(kind) ?? 0) + 1);
+  }
+
+  tcpEvent(name: string): void {
+    this.tcp.set(name, (this.tcp.get(name) ?? 0) + 1);
   }
 
   snapshot(): StackStats {
@@ -41,6 +48,7 @@ export class Counters {
       txBytes: this.txBytes,
       dropped: Object.fromEntries(this.dropped),
       icmpSent: Object.fromEntries(this.icmp),
+      tcp: Object.fromEntries(this.tcp),
       reassembled: this.reassembled,
       fragmentsSent: this.fragmentsSent,
     };

@@ -211,7 +211,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
     const to = src.slice();
     const n = emitTcp(this.segmentBuffer(family), h, 0, from, to);
     l.lastCookieAt = now;
-    this.counters.drop("tcp:syn-cookie-sent");
+    this.counters.tcpEvent("syn-cookie-sent");
     this.sendSegment(from, to, n, l.childTtl());
   }
 
@@ -230,7 +230,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
       return this.resetFor(seg, src, dst);
     }
     if (!l.canAccept()) return this.counters.drop("tcp:accept-queue-full");
-    this.counters.drop("tcp:syn-cookie-ok");
+    this.counters.tcpEvent("syn-cookie-ok");
     const opts = seg.hasTimestamps ? decodeTsOptions(seg.tsEcr) : { windowScale: -1, sackPermitted: false };
     const c = new TcpConnection(this, dst.slice(), seg.dstPort, src.slice(), seg.srcPort, this.config, this.cookies.tsOffset(t));
     c.ttl = l.childTtl();
