@@ -138,6 +138,14 @@ describe("out-of-order data and SACK (RFC 2018)", () => {
     expect(out[3]!.options.ts).toBeDefined();
   });
 
+  it("sequence numbers wrap around 2^32: the peer's ISS is 2^32 − 150, the hole and the SACK block straddle 0", () => {
+    const { p, s } = open({ mss: 1460, sackPermitted: true }, { iss: 0xffff_ff6a });
+    expect(p.exchange({ flags: "PSH|ACK", seq: 1, ack: 1, data: 100 })).toEqual([seg("ACK", 1, 101, W)]);
+    expect(p.exchange({ flags: "PSH|ACK", seq: 201, ack: 1, data: 100 })).toEqual([seg("ACK", 1, 101, W, { sack: [[201, 301]] })]);
+    expect(p.exchange({ flags: "PSH|ACK", seq: 101, ack: 1, data: 100 })).toEqual([seg("ACK", 1, 301, W)]);
+    expect(readAll(s)).toEqual(expected(0, 300));
+  });
+
   it("without SACK-permitted a hole draws a plain duplicate ACK", () => {
     const { p } = open();
     p.send({ flags: "PSH|ACK", seq: 1, ack: 1, data: 100 });

@@ -36,15 +36,27 @@ function sizes(p: SegmentPeer): Array<[number, number]> {
 }
 
 describe("segment sizes", () => {
-  it("write() is cut into MSS-sized segments, PSH on the last", () => {
+  it("write() is cut into MSS-sized segments, PSH on the last; the bytes are the ones written", () => {
     const { p, s } = openNoDelay();
-    write(p, s, 5000);
-    expect(p.recv()).toEqual([
+    const bytes = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
+    expect(s.write(bytes)).toBe(5000);
+    p.poll();
+    const out = p.take();
+    expect(out.map((o) => o.seg)).toEqual([
       seg("ACK", 1, 1, W, {}, 1460),
       seg("ACK", 1461, 1, W, {}, 1460),
       seg("ACK", 2921, 1, W, {}, 1460),
       seg("PSH|ACK", 4381, 1, W, {}, 620),
     ]);
+    expect(Buffer.concat(out.map((o) => o.data))).toEqual(Buffer.from(bytes));
+  });
+
+  it("the active opener sends the same way: MSS from the SYN-ACK", () => {
+    const p = new SegmentPeer();
+    const { stream: s } = p.activeOpen({ mss: 1200 });
+    s.setNoDelay(true);
+    write(p, s, 3000);
+    expect(p.recv()).toEqual([seg("ACK", 1, 1, W, {}, 1200), seg("ACK", 1201, 1, W, {}, 1200), seg("PSH|ACK", 2401, 1, W, {}, 600)]);
   });
 
   it("with timestamps a segment carries MSS − 12 bytes (RFC 6691, RFC 7323 §3.2)", () => {
@@ -131,10 +143,7 @@ describe("the peer's window", () => {
 
   it("the window of a SYN-ACK is never scaled (RFC 7323 §2.2)", () => {
     const p = new SegmentPeer();
-    const s = p.connect();
-    p.recv();
-    p.send({ flags: "SYN|ACK", seq: 0, ack: 1, window: 1460, options: { mss: 1460, wscale: 4 } });
-    p.recv();
+    const { stream: s } = p.activeOpen({ mss: 1460, wscale: 4 }, 1460);
     s.setNoDelay(true);
     write(p, s, 4 * 1460);
     expect(sizes(p)).toEqual([[1, 1460]]);

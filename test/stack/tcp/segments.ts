@@ -10,17 +10,19 @@
  * way round for what the peer sends. The stack's TSval reads as the virtual
  * time in ms at which it was sent (its random offset is learned from its
  * first segment with timestamps); a TSecr the peer sends is in those units
- * too (raw before the stack sent any timestamp, so a SYN's 0 stays 0). Time only moves in {@link SegmentPeer.advance}, which runs the stack
- * timer by timer and stamps every segment with the time it left.
+ * too (raw before the stack sent any timestamp, so a SYN's 0 stays 0).
+ *
+ * Time moves only in {@link SegmentPeer.advance}, which runs the stack timer
+ * by timer and stamps every segment with the time it left. The stack's seed
+ * is fixed, so every run sends the same segments.
  */
 import { SocketAddr } from "../../../src/net/socket-addr.js";
-import type { LinkOptions } from "../../../src/stack/iface/index.js";
 import type { Stack } from "../../../src/stack/stack.js";
 import type { TcpConfig } from "../../../src/stack/tcp/connection.js";
 import type { VirtualTcpListener } from "../../../src/stack/tcp/listener.js";
 import type { VirtualTcpStream } from "../../../src/stack/tcp/socket.js";
 import { IpProtocol, TcpFlags, TcpPacket, emitTcp, tcpHeaderLength, type TcpOptions } from "../../../src/stack/wire/index.js";
-import { PEER4, PEER6, US4, US6, ip, ipv4, ipv6, parse, wireWorld, type WireWorld } from "../helpers.js";
+import { PEER4, PEER6, US4, US6, ip, ipv4, ipv6, wireWorld, type WireWorld } from "../helpers.js";
 
 /** Options of a segment, present keys only (so `toEqual` checks absence too). */
 export interface Opts {
@@ -64,8 +66,7 @@ export interface SegIn {
   options?: Opts;
   /** payload bytes, or a length of pattern bytes */
   data?: Uint8Array | number;
-  /** ports other than the connection's (segments for closed ports) */
-  srcPort?: number;
+  /** a port other than the connection's (segments for closed ports) */
   dstPort?: number;
 }
 
@@ -86,7 +87,7 @@ const FLAG_NAMES: Array<[string, number]> = [
 ];
 
 /** `"SYN|ACK"` → the flags byte; `""` is no flag. */
-export function flagBits(s: string): number {
+function flagBits(s: string): number {
   let bits = 0;
   for (const name of s.split("|")) {
     if (name === "") continue;
@@ -98,7 +99,7 @@ export function flagBits(s: string): number {
 }
 
 /** The flags byte → `"FIN|ACK"` (lowest bit first). */
-export function flagNames(bits: number): string {
+function flagNames(bits: number): string {
   return FLAG_NAMES.filter(([, b]) => (bits & b) !== 0)
     .map(([n]) => n)
     .join("|");
@@ -118,16 +119,15 @@ export interface PeerOptions {
   mtu?: number;
   /** TCP settings of the stack */
   tcp?: Partial<TcpConfig>;
-  /** stack seed (default 1) */
-  seed?: number;
   /** the peer's ISS (default 0x1000_0000) */
   iss?: number;
-  /** the peer's port (default 40000) */
-  peerPort?: number;
-  /** the stack's port for passive opens (default 80) */
-  port?: number;
-  link?: LinkOptions;
 }
+
+/** The stack's seed: fixed, so ISNs, ports and timestamp offsets are the same every run. */
+const SEED = 1;
+/** The stack's port for passive opens, and the peer's port. */
+const LISTEN_PORT = 80;
+const PEER_PORT = 40000;
 
 /** Most timer firings one {@link SegmentPeer.advance} may run at a single instant. */
 const MAX_STEPS_AT_ONCE = 1000;
@@ -151,8 +151,9 @@ export class SegmentPeer {
   stackIss: number | null = null;
   /** the stack's timestamp offset, once seen */
   tsBase: number | null = null;
-  /** whether both SYNs carried timestamps (the peer then adds them by default) */
-  tsOn = false;
+  /** whether the peer's and the stack's SYN carried timestamps (both: the peer adds them by default) */
+  private peerSynTs = false;
+  private stackSynTs = false;
   /** the peer's TSval is `now + peerTsOffset` */
   peerTsOffset = 5000;
   /** last TSval the stack sent (raw) */
@@ -160,18 +161,17 @@ export class SegmentPeer {
   /** relative: the peer's next sequence number, and what it has received from the stack */
   sndNxt = 0;
   rcvNxt = 0;
-  private peerSynSent = false;
   private readonly log: Out[] = [];
-  private readonly seg = new TcpPacket();
+  private readonly view = new TcpPacket();
 
   constructor(o: PeerOptions = {}) {
     this.family = o.family ?? 4;
-    this.w = wireWorld({ link: { mtu: o.mtu ?? 1500, ...o.link }, stack: { seed: o.seed ?? 1, tcp: o.tcp } });
+    this.w = wireWorld({ link: { mtu: o.mtu ?? 1500 }, stack: { seed: SEED, tcp: o.tcp } });
     this.stack = this.w.stack;
     this.peerIp = this.family === 4 ? PEER4 : PEER6;
     this.stackIp = this.family === 4 ? US4 : US6;
-    this.peerPort = o.peerPort ?? 40000;
-    this.port = o.port ?? 80;
+    this.peerPort = PEER_PORT;
+    this.port = LISTEN_PORT;
     this.iss = (o.iss ?? 0x1000_0000) >>> 0;
   }
 
@@ -181,8 +181,8 @@ export class SegmentPeer {
   }
 
   /** `ip:port` of the stack's side in this family. */
-  stackAddr(port = this.port): string {
-    return this.family === 4 ? `${this.stackIp}:${port}` : `[${this.stackIp}]:${port}`;
+  stackAddr(): string {
+    return this.family === 4 ? `${this.stackIp}:${this.port}` : `[${this.stackIp}]:${this.port}`;
   }
 
   /** `ip:port` of the peer. */
@@ -206,12 +206,12 @@ export class SegmentPeer {
   // ---- the peer sends ---------------------------------------------------------
 
   /** Builds `s` as an IP packet from the peer (see {@link SegIn} for the defaults). */
-  build(s: SegIn): Uint8Array {
+  private build(s: SegIn): Uint8Array {
     const flags = flagBits(s.flags);
     const data = typeof s.data === "number" ? this.peerData(s.seq ?? this.sndNxt, s.data) : (s.data ?? new Uint8Array(0));
     const seq = s.seq ?? this.sndNxt;
     const ack = (flags & TcpFlags.ACK) !== 0 || s.ack !== undefined ? abs(s.ack ?? this.rcvNxt, this.stackIss ?? 0) : 0;
-    const options = this.wireOptions(s.options ?? (this.tsOn && (flags & TcpFlags.RST) === 0 ? { ts: { val: this.peerTsVal(), ecr: this.lastTsEcr() } } : {}));
+    const options = this.wireOptions(s.options ?? (this.tsOn() && (flags & TcpFlags.RST) === 0 ? { ts: { val: this.peerTsVal(), ecr: this.lastTsEcr() } } : {}));
     const hl = tcpHeaderLength(options);
     const buf = new Uint8Array(hl + data.length);
     buf.set(data, hl);
@@ -219,13 +219,13 @@ export class SegmentPeer {
     const dst = ip(this.stackIp);
     emitTcp(
       buf,
-      { srcPort: s.srcPort ?? this.peerPort, dstPort: s.dstPort ?? this.port, seqNumber: abs(seq, this.iss), ackNumber: ack, flags, window: s.window ?? 65535, options },
+      { srcPort: this.peerPort, dstPort: s.dstPort ?? this.port, seqNumber: abs(seq, this.iss), ackNumber: ack, flags, window: s.window ?? 65535, options },
       data.length,
       src,
       dst,
     );
-    if (s.srcPort === undefined && s.dstPort === undefined) {
-      if (flags & TcpFlags.SYN) this.peerSynSent = (s.options?.ts ?? null) !== null;
+    if (s.dstPort === undefined) {
+      if (flags & TcpFlags.SYN) this.peerSynTs = s.options?.ts !== undefined;
       const end = (seq + data.length + (flags & TcpFlags.SYN ? 1 : 0) + (flags & TcpFlags.FIN ? 1 : 0)) >>> 0;
       if (((end - this.sndNxt) | 0) > 0) this.sndNxt = end;
     }
@@ -245,10 +245,15 @@ export class SegmentPeer {
   }
 
   /** `n` bytes of the peer's pattern starting at relative sequence number `seq` (stream offset seq − 1). */
-  peerData(seq: number, n: number): Uint8Array {
+  private peerData(seq: number, n: number): Uint8Array {
     const b = new Uint8Array(n);
     for (let i = 0; i < n; i++) b[i] = peerByte(seq - 1 + i);
     return b;
+  }
+
+  /** Whether timestamps were negotiated (both SYNs carried them). */
+  tsOn(): boolean {
+    return this.peerSynTs && this.stackSynTs;
   }
 
   private peerTsVal(): number {
@@ -322,15 +327,17 @@ export class SegmentPeer {
     const at = this.now();
     for (const p of this.w.sent()) {
       if (p.protocol !== IpProtocol.Tcp) throw new Error(`the stack sent a non-TCP packet (protocol ${p.protocol}) to the peer`);
-      const t = this.seg.reset(p.l4);
+      const t = this.view.reset(p.l4);
       const r = t.check(ip(p.src), ip(p.dst));
       if (!r.ok) throw new Error(`the stack sent a bad TCP segment: ${r.reason}`);
       const mine = t.dstPort === this.peerPort && t.srcPort === this.port;
-      if (mine && t.syn && this.stackIss === null) this.stackIss = t.seqNumber;
+      if (mine && t.syn) {
+        if (this.stackIss === null) this.stackIss = t.seqNumber;
+        this.stackSynTs = t.hasTimestamps;
+      }
       if (t.hasTimestamps) {
         if (this.tsBase === null) this.tsBase = (t.tsVal - Math.floor(at)) >>> 0;
         if (mine) this.lastTsVal = t.tsVal;
-        if (mine && t.syn && this.peerSynSent) this.tsOn = true;
       }
       const options: Opts = {};
       if (t.mss >= 0) options.mss = t.mss;
@@ -350,9 +357,9 @@ export class SegmentPeer {
         options,
         len: t.payload.length,
       };
-      if (mine && t.ack) {
+      if (mine && !t.rst) {
         const end = (s.seq + s.len + (t.syn ? 1 : 0) + (t.fin ? 1 : 0)) >>> 0;
-        if (((end - this.rcvNxt) | 0) > 0 || this.rcvNxt === 0) this.rcvNxt = end;
+        if (t.syn || ((end - this.rcvNxt) | 0) > 0) this.rcvNxt = end;
       }
       this.log.push({ at, srcPort: t.srcPort, dstPort: t.dstPort, seg: s, data: t.payload.slice() });
     }
@@ -387,8 +394,6 @@ export class SegmentPeer {
     const out = this.recv();
     const syn = out[0];
     if (out.length !== 1 || syn === undefined || syn.flags !== "SYN") throw new Error(`expected one SYN, got ${JSON.stringify(out)}`);
-    this.peerSynSent = options.ts !== undefined;
-    if (this.peerSynSent && syn.options.ts !== undefined) this.tsOn = true;
     this.send({ flags: "SYN|ACK", seq: 0, ack: 1, window, options });
     const ack = this.recv();
     if (ack.length !== 1 || ack[0]!.flags !== "ACK") throw new Error(`expected the handshake ACK, got ${JSON.stringify(ack)}`);
