@@ -9,11 +9,15 @@
  *    read by the receiving application × 8 / wall seconds. One thread runs
  *    both ends in each case. Every byte read is compared with what was
  *    written (memcmp against the sender's pattern, inside the timed part).
+ *    Each round runs every case once; the table gives medians over the
+ *    rounds and, per round, the process's CPU use over wall time (below
+ *    100 %: the machine was shared) and Gbit per CPU-second. `--offload`
+ *    turns on the Link's checksum offload (`checksumsVerified`).
  * 2. Memory per idle connection: 10,000 established connections between two
  *    Stacks, heap before and after (after forced GCs), and the cost of one
  *    Poll.poll with them all idle.
  *
- *   node --import ./scripts/ts-loader.mjs bench/tcp-stack.ts [--mib 256] [--warmup-mib 32] [--conns 10000] [--only bulk|memory] [--mtu 1500] [--rounds 3]
+ *   node --import ./scripts/ts-loader.mjs bench/tcp-stack.ts [--mib 256] [--warmup-mib 32] [--conns 10000] [--only bulk|memory] [--mtu 1500] [--rounds 3] [--offload]
  *
  * The script re-executes itself with --expose-gc when started without it.
  */
@@ -41,6 +45,8 @@ const TOTAL = arg("mib", 256) * MIB;
 const WARMUP = arg("warmup-mib", 32) * MIB;
 const CONNS = arg("conns", 10_000);
 const ROUNDS = arg("rounds", 3);
+/** Checksum offload on the Link (`checksumsVerified`): receivers take TCP/UDP checksums on trust. */
+const OFFLOAD = process.argv.includes("--offload");
 /** Wall-clock limit of one transfer, in case something stalls. */
 const MAX_WALL_MS = 120_000;
 const CHUNK = 256 * 1024;
@@ -163,7 +169,7 @@ function transfer(b: Bulk): BulkResult {
 function stackBulk(mtu: number): Bulk {
   const clock = new SimClock();
   const poll = new Poll({ clock });
-  const link = new Link({ mtu });
+  const link = new Link({ mtu, checksumsVerified: OFFLOAD });
   const a = new Stack({ poll, device: link.a, addresses: ["10.0.0.1/24"] });
   const b = new Stack({ poll, device: link.b, addresses: ["10.0.0.2/24"] });
   const listener = b.tcpBind("10.0.0.2:5000");
@@ -221,7 +227,9 @@ function kernelBulk(): Bulk {
 function bulk(): void {
   const mtus = process.argv.includes("--mtu") ? [arg("mtu", 1500)] : [1500, 65520];
   console.log(`Bulk TCP, one direction, ${TOTAL / MIB} MiB timed after ${WARMUP / MIB} MiB of warm-up, every byte checked; ${ROUNDS} rounds, medians`);
-  console.log("(stack->stack: two Stacks on a Link without delay or loss, virtual time; kernel: 127.0.0.1, tsmio kernel sockets)");
+  console.log(
+    `(stack->stack: two Stacks on a Link without delay or loss, virtual time, checksum offload ${OFFLOAD ? "on" : "off"}; kernel: 127.0.0.1, tsmio kernel sockets)`,
+  );
   const runs = new Map<number, { v: BulkResult[]; k: BulkResult[] }>(mtus.map((m) => [m, { v: [], k: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const mtu of mtus) {
@@ -264,11 +272,9 @@ function heapNow(): HeapSample {
   return { heap: m.heapUsed, arrayBuffers: m.arrayBuffers };
 }
 
-/** Bytes of ring-buffer storage a connection end holds (0 where a buffer is not allocated). */
+/** Bytes of ring-buffer storage a connection end holds (RingBuffer allocates on demand: 0 until data is written). */
 function bufferBytes(s: VirtualTcpStream): number {
-  const c = s.conn as unknown as { sndBuf: { allocated?: number; capacity: number }; rcvBuf: { allocated?: number; capacity: number } };
-  const one = (rb: { allocated?: number; capacity: number }): number => rb.allocated ?? rb.capacity;
-  return one(c.sndBuf) + one(c.rcvBuf);
+  return s.conn.sndBuf.allocated + s.conn.rcvBuf.allocated;
 }
 
 function idleMemory(): void {
@@ -298,10 +304,13 @@ function idleMemory(): void {
   const t0 = performance.now();
   let setupPolls = 0;
   let pollMs = 0;
+  let connectMs = 0;
   while (clients.length < CONNS) {
     const n = Math.min(BATCH, CONNS - clients.length);
     const batch: VirtualTcpStream[] = [];
+    const c0 = performance.now();
     for (let i = 0; i < n; i++) batch.push(a.tcpConnect("10.0.0.2:5000"));
+    connectMs += performance.now() - c0;
     let accepted = 0;
     for (let round = 0; accepted < n; round++) {
       if (round > 1000) throw new Error(`only ${accepted} of ${n} accepted`);
@@ -340,13 +349,28 @@ function idleMemory(): void {
   console.log(
     `beyond its buffers: ${kib(beyond)} KiB per connection end, ${kib(2 * beyond)} KiB per connection   target < ${TARGET_KIB_BEYOND} KiB (per end): ${beyond / 1024 < TARGET_KIB_BEYOND ? "met" : "NOT met"}`,
   );
-  console.log(`setup: ${setupMs.toFixed(0)} ms for ${clients.length} connections (${setupPolls} polls, ${pollMs.toFixed(0)} ms inside Poll.poll)`);
+  console.log(
+    `setup: ${setupMs.toFixed(0)} ms for ${clients.length} connections in batches of ${BATCH}: ${connectMs.toFixed(0)} ms in tcpConnect, ` +
+      `${pollMs.toFixed(0)} ms in ${setupPolls} Poll.poll calls (handshakes + timer scans), the rest accept and bookkeeping`,
+  );
   // the cost of a poll with every connection idle (timers scanned per connection)
   const N = 200;
   const p0 = performance.now();
   for (let i = 0; i < N; i++) poll.poll(events, 0);
   const perPoll = (performance.now() - p0) / N;
   console.log(`idle Poll.poll with ${ends} connection ends: ${(perPoll * 1000).toFixed(0)} µs (${((perPoll * 1e6) / ends).toFixed(1)} ns per connection end)`);
+  // where it goes: each stack's poll (runs due timers: a scan of its connections) and pollAt (the next deadline: another scan)
+  const now = clock.now();
+  const s0 = performance.now();
+  for (let i = 0; i < N; i++) a.poll(now);
+  const stackPoll = (performance.now() - s0) / N;
+  const d0 = performance.now();
+  for (let i = 0; i < N; i++) a.pollAt();
+  const stackPollAt = (performance.now() - d0) / N;
+  console.log(
+    `  one Stack (${clients.length} connection ends): poll ${(stackPoll * 1000).toFixed(0)} µs, pollAt ${(stackPollAt * 1000).toFixed(0)} µs; ` +
+      `a Poll.poll calls each stack's poll once and pollAt twice`,
+  );
   for (const s of [...clients, ...servers]) s.close();
   listener.close();
   a.close();

@@ -48,6 +48,10 @@ export interface TcpConfig {
   timeWaitMs: number;
   /** SYN retransmissions before ETIMEDOUT (Linux tcp_syn_retries: 6) */
   synRetries: number;
+  /** SYN-ACK retransmissions before a half-open connection is dropped (Linux tcp_synack_retries: 5) */
+  synAckRetries: number;
+  /** how long a closed socket waits in FIN-WAIT-2 for the peer's FIN, ms (Linux tcp_fin_timeout: 60 s) */
+  finTimeoutMs: number;
   /** data retransmissions before ETIMEDOUT (Linux tcp_retries2: 15) */
   retries: number;
   /** the delayed-ACK timeout, ms (Linux: 40 ms minimum) */
@@ -72,6 +76,8 @@ export const DEFAULT_CONFIG: TcpConfig = {
   congestion: "cubic",
   timeWaitMs: 60_000,
   synRetries: 6,
+  synAckRetries: 5,
+  finTimeoutMs: 60_000,
   retries: 15,
   delayedAckMs: 40,
   connectTimeoutMs: 0,
@@ -137,6 +143,14 @@ export class TcpConnection {
   private lastAckSent = 0;
   // options
   mss = 536;
+  /** the MSS we announce in our SYN: what the route lets us receive (RFC 9293 §3.7.1) */
+  private ourMss = 536;
+  /** opened by a listener (SYN-ACK retries apply) */
+  private passive = false;
+  /** end of the last segment sent shorter than the MSS (Linux snd_sml, for Minshall's Nagle) */
+  private smallEnd: number | null = null;
+  /** where an out-of-order FIN sits, until the data before it arrives */
+  private finAt: number | null = null;
   private sndWscale = 0;
   private rcvWscale = 0;
   private tsOk = false;
@@ -157,8 +171,8 @@ export class TcpConnection {
   peerFin = false;
   /** shutdown("read") */
   readShut = false;
-  /** the socket was closed: nobody will read what arrives */
-  orphan = false;
+  /** the socket was closed: nobody will read what arrives (see {@link orphaned}) */
+  private orphan = false;
   // control
   readonly rto = new RtoEstimator();
   /** made again once the handshake fixed the MSS */
@@ -240,6 +254,8 @@ export class TcpConnection {
     this.dataSeq = seqAdd(iss, 1);
     this.irs = syn.seqNumber;
     this.rcvNxt = seqAdd(this.irs, 1);
+    this.ourMss = ourMss;
+    this.passive = true;
     this.takeSynOptions(syn, ourMss);
     this.sndWnd = syn.window;
     this.sndWl1 = syn.seqNumber;
@@ -271,7 +287,7 @@ export class TcpConnection {
     this.rcvNxt = ack.seqNumber;
     this.lastAckSent = this.rcvNxt;
     this.mss = Math.max(64, syn.mss);
-    this.cc = createCongestionControl(this.config.congestion, { mss: this.mss });
+    this.passive = true;
     if (syn.windowScale >= 0) {
       this.sndWscale = Math.min(syn.windowScale, 14);
       this.rcvWscale = OUR_WSCALE;
@@ -281,6 +297,9 @@ export class TcpConnection {
       this.tsOk = true;
       this.tsRecent = ack.tsVal;
     }
+    this.cc = createCongestionControl(this.config.congestion, { mss: this.mss - (this.tsOk ? TIMESTAMP_OPTION : 0) });
+    // the cookie SYN-ACK offered an unscaled window of the free buffer
+    this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.receiveWindow(), 0xffff));
     this.sndWl1 = this.irs;
     this.sndWl2 = iss;
     this.setEstablished();
@@ -302,12 +321,24 @@ export class TcpConnection {
       // a window update once the window can at least double (Linux tcp_cleanup_rbuf), moving its
       // right edge by at least min(half the buffer, one MSS) (RFC 9293 §3.8.6.2.2)
       const offered = seqDiff(this.rcvAdv, this.rcvNxt);
-      if (2 * offered <= this.rcvBuf.capacity && this.advertisedWindow() >= Math.max(2 * offered, 1)) {
+      const largest = Math.min(this.rcvBuf.capacity, 0xffff << this.rcvWscale);
+      const next = Math.min(this.advertisedWindow(), largest);
+      if (2 * offered <= largest && next > offered && next >= 2 * offered) {
         this.ackNow = true;
         this.output(now);
       }
     }
     return n;
+  }
+
+  /**
+   * The socket was closed: nobody will read. A connection already in
+   * FIN-WAIT-2 waits for the peer's FIN only `finTimeoutMs` more (Linux
+   * tcp_fin_timeout), so a peer that never closes cannot pin it.
+   */
+  orphaned(now: number): void {
+    this.orphan = true;
+    if (this.state === "FIN-WAIT-2") this.waitDeadline = now + this.config.finTimeoutMs;
   }
 
   /** shutdown("write") / close(): send FIN after the queued data. */
@@ -372,15 +403,22 @@ export class TcpConnection {
     if (this.state === "SYN-SENT") return this.receiveInSynSent(seg, now);
     if (this.state === "CLOSED") return;
     if (this.state === "SYN-RECEIVED" && seg.syn && !seg.rst && seg.seqNumber === this.irs) return this.synAgain(seg, now);
+    if (this.state === "TIME-WAIT" && seg.fin && !seg.rst && !seg.syn && seqAdd(seg.seqNumber, seg.payload.length + 1) === this.rcvNxt) {
+      // the peer did not get our last ACK: ACK again and restart 2·MSL (RFC 9293 §3.10.7.4)
+      this.ackNow = true;
+      this.enterTimeWait(now);
+      return this.output(now);
+    }
     const len = seg.payload.length + (seg.syn ? 1 : 0) + (seg.fin ? 1 : 0);
     // PAWS (RFC 7323 §5)
     if (this.tsOk && seg.hasTimestamps && !seg.rst && seqLt(seg.tsVal, this.tsRecent)) {
-      return this.outOfWindowAck(now);
+      return len > 0 && !seg.syn ? this.sendAck(now) : this.outOfWindowAck(now);
     }
     // first: sequence number acceptability (§3.10.7.4)
     if (!this.acceptable(seg.seqNumber, len)) {
       if (seg.rst) return;
-      return len > 0 ? this.sendAck(now) : this.outOfWindowAck(now);
+      // only segments without data are rate-limited: they could be an ACK loop (Linux tcp_oow_rate_limited)
+      return len > 0 && !seg.syn ? this.sendAck(now) : this.outOfWindowAck(now);
     }
     if (this.keepalive !== null) this.heardFrom(now);
     // second: RST (RFC 5961 §3.2)
@@ -412,8 +450,12 @@ export class TcpConnection {
     }
     // seventh: segment text
     if (data.length > 0 && this.canReceive()) this.receiveData(seg.seqNumber, data, now);
-    // eighth: FIN
-    if (seg.fin && seqAdd(seg.seqNumber, data.length) === this.rcvNxt && !this.peerFin) this.receiveFin(now);
+    // eighth: FIN; one beyond a hole waits for the data before it
+    if (seg.fin && !this.peerFin) {
+      const end = seqAdd(seg.seqNumber, data.length);
+      if (end === this.rcvNxt) this.receiveFin(now);
+      else if (seqGt(end, this.rcvNxt) && this.canReceive() && seqDiff(end, this.rcvNxt) <= this.rcvBuf.free) this.finAt = end;
+    }
     this.output(now);
   }
 
@@ -455,7 +497,7 @@ export class TcpConnection {
     this.sndWl1 = seg.seqNumber;
     this.sndWl2 = seg.ackNumber;
     if (ackOk) {
-      this.ackTo(seg.ackNumber, now);
+      this.ackTo(seg.ackNumber, now, this.rttSample(seg, seg.ackNumber, now));
       this.setEstablished();
       this.ackNow = true;
     } else {
@@ -467,7 +509,8 @@ export class TcpConnection {
 
   /** §3.10.7.4 "first": is any of the segment within the receive window? */
   private acceptable(seq: number, len: number): boolean {
-    const wnd = Math.max(this.receiveWindow(), seqDiff(this.rcvAdv, this.rcvNxt));
+    // the window we advertised (Linux tcp_receive_window), not the free buffer
+    const wnd = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
     if (len === 0) return wnd === 0 ? seq === this.rcvNxt : seqLe(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, wnd)) || seq === this.rcvNxt;
     if (wnd === 0) return false;
     const end = seqAdd(seq, len - 1);
@@ -478,8 +521,9 @@ export class TcpConnection {
   /** The ACK field (§3.10.7.4 "fifth"). Returns false when the segment is to be dropped. */
   private processAck(seg: TcpPacket, now: number): boolean {
     const ack = seg.ackNumber;
-    if (seqGt(ack, this.sndMax)) {
-      this.outOfWindowAck(now); // RFC 5961 §5.2: ACK of data never sent
+    // RFC 5961 §5.2: an ACK of data never sent, or older than SND.UNA − MAX.SND.WND, is challenged
+    if (seqGt(ack, this.sndMax) || seqLt(ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, 1)))) {
+      this.outOfWindowAck(now);
       return false;
     }
     const window = seg.window << this.sndWscale;
@@ -511,7 +555,10 @@ export class TcpConnection {
     }
     switch (this.state) {
       case "FIN-WAIT-1":
-        if (this.finAcked()) this.setState("FIN-WAIT-2");
+        if (this.finAcked()) {
+          this.setState("FIN-WAIT-2");
+          if (this.orphan) this.waitDeadline = now + this.config.finTimeoutMs;
+        }
         break;
       case "CLOSING":
         if (this.finAcked()) this.enterTimeWait(now);
@@ -530,6 +577,11 @@ export class TcpConnection {
         break;
     }
     return true;
+  }
+
+  /** Whether the peer's window has room for the FIN's sequence number. */
+  private finFits(): boolean {
+    return seqDiff(this.sndNxt, this.sndUna) < this.sndWnd;
   }
 
   private finAcked(): boolean {
@@ -644,18 +696,22 @@ export class TcpConnection {
     if (offset + bytes.length > room) bytes = bytes.subarray(0, room - offset);
     if (bytes.length === 0) return;
     this.rcvBuf.writeAt(offset, bytes);
-    const before = this.rcvBuf.length;
+    const holes = !this.assembler.isEmpty();
     const advanced = this.assembler.add(offset, bytes.length);
     if (advanced < 0) return; // too many holes: dropped, the peer will resend
     if (advanced > 0) {
       this.rcvBuf.commit(advanced);
       this.rcvNxt = seqAdd(this.rcvNxt, advanced);
       this.bytesIn += advanced;
-      if (before === 0) this.onWake(EPOLLIN);
-      else this.onWake(EPOLLIN);
+      this.onWake(EPOLLIN);
+      if (this.finAt !== null && this.rcvNxt === this.finAt) {
+        this.finAt = null;
+        this.receiveFin(now);
+      }
     }
-    if (offset > 0 || !this.assembler.isEmpty()) {
-      this.ackNow = true; // out of order: duplicate ACK at once (RFC 5681 §4.2)
+    if (offset > 0 || holes || !this.assembler.isEmpty()) {
+      // out of order, or filling a hole: ACK at once (RFC 5681 §4.2)
+      this.ackNow = true;
     } else {
       this.unackedSegments++;
       if (this.quickAcks > 0) {
@@ -707,7 +763,10 @@ export class TcpConnection {
     }
     const maxData = this.maxSegmentData(now);
     let sent = this.inRecovery && this.sb !== null ? this.sendInRecovery(this.sb, maxData, now) : this.sendData(maxData, now);
-    if (this.finQueued && !this.finSent && seqDiff(this.sndNxt, this.dataSeq) >= this.sndBuf.length) {
+    if (this.finQueued && !this.finSent && seqDiff(this.sndNxt, this.dataSeq) >= this.sndBuf.length && !this.finFits()) {
+      // the FIN takes a sequence number: like data it waits for the peer's window (Linux tcp_snd_wnd_test)
+      if (this.sndWnd === 0 && this.sndNxt === this.sndUna && this.persistDeadline === null) this.persistDeadline = now + this.rto.rto;
+    } else if (this.finQueued && !this.finSent && seqDiff(this.sndNxt, this.dataSeq) >= this.sndBuf.length) {
       this.finSeq = this.sndNxt;
       this.finSent = true;
       this.sendControl(FIN | ACK, this.sndNxt, now);
@@ -741,7 +800,7 @@ export class TcpConnection {
       const kind = sb.nextSeg(this.sndMax, sendable);
       if (kind === NextSeg.None) break;
       if (kind === NextSeg.New) {
-        this.sendSegment(this.sndMax, sb.segLen, sb.segLen === unsent, now);
+        this.sendSegment(this.sndMax, sb.segLen, sb.segLen === unsent, maxData, now);
         this.sndMax = seqAdd(this.sndMax, sb.segLen);
         this.sndNxt = this.sndMax;
       } else if (this.retransmit(sb.segSeq, sb.segLen, now) === 0) {
@@ -761,9 +820,10 @@ export class TcpConnection {
     let sent = false;
     for (;;) {
       const sb = this.sb;
-      const resending = sb !== null && seqLt(this.sndNxt, this.sndMax);
-      if (resending) {
-        // after a timeout, resend only what the peer's SACK blocks do not hold (RFC 6675 §5.1)
+      // after a timeout SND.NXT went back: this is data sent before
+      const resending = seqLt(this.sndNxt, this.sndMax);
+      if (resending && sb !== null) {
+        // resend only what the peer's SACK blocks do not hold (RFC 6675 §5.1)
         const end = sb.sackedEnd(this.sndNxt);
         if (end !== this.sndNxt) {
           this.sndNxt = end;
@@ -776,22 +836,23 @@ export class TcpConnection {
       const unsent = this.sndBuf.length - offset;
       if (unsent <= 0) break;
       let size = Math.min(maxData, unsent, window - inFlight);
-      if (resending) size = Math.min(size, sb.holeAt(this.sndNxt, this.sndMax));
+      if (resending && sb !== null) size = Math.min(size, sb.holeAt(this.sndNxt, this.sndMax));
       if (size <= 0) {
         if (this.sndWnd === 0 && inFlight === 0 && this.persistDeadline === null) {
           this.persistDeadline = now + this.rto.rto;
         }
         break;
       }
-      if (size < maxData && size < unsent && (inFlight > 0 || size < this.maxSndWnd >>> 1)) {
+      if (size < maxData && !resending && size < unsent && (inFlight > 0 || size < this.maxSndWnd >>> 1)) {
         // sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): a window that cuts a
         // segment short waits for ACKs that widen it, or for the override timeout
         if (inFlight === 0 && this.persistDeadline === null) this.persistDeadline = now + this.rto.rto;
         break;
       }
-      // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small last segment while data is unacknowledged
-      if (size < maxData && inFlight > 0 && !this.noDelay && !this.finQueued) break;
-      this.sendSegment(this.sndNxt, size, size === unsent, now);
+      // Nagle (RFC 896, RFC 9293 §3.7.4) as Linux has it (Minshall): hold a small last segment
+      // while an earlier small one is unacknowledged; resent data is never held
+      if (size < maxData && !resending && !this.noDelay && !this.finQueued && this.smallEnd !== null && seqGt(this.smallEnd, this.sndUna)) break;
+      this.sendSegment(this.sndNxt, size, size === unsent, maxData, now);
       this.sndNxt = seqAdd(this.sndNxt, size);
       this.sndMax = seqMax(this.sndMax, this.sndNxt);
       sent = true;
@@ -801,7 +862,7 @@ export class TcpConnection {
 
   private sendSyn(now: number): void {
     const synAck = this.state === "SYN-RECEIVED";
-    const opts: TcpOptions = { mss: this.ourMss(), windowScale: OUR_WSCALE, sackPermitted: true };
+    const opts: TcpOptions = { mss: this.ourMss, windowScale: OUR_WSCALE, sackPermitted: true };
     if (!synAck || this.tsOk) {
       opts.tsVal = this.tsNow(now);
       opts.tsEcr = synAck ? this.tsRecent : 0;
@@ -810,13 +871,20 @@ export class TcpConnection {
       if (!this.sackOk) opts.sackPermitted = false;
       if (this.rcvWscale === 0) delete opts.windowScale;
     }
+    // Karn (RFC 6298 §3): only the first transmission is timed
+    if (this.retxCount === 0 && this.rttSeq === null) {
+      this.rttSeq = this.iss;
+      this.rttStart = now;
+    }
     this.emit(synAck ? SYN | ACK : SYN, this.iss, 0, opts, now);
     this.sndNxt = seqAdd(this.iss, 1);
     this.sndMax = seqMax(this.sndMax, this.sndNxt);
     if (this.retxDeadline === null) this.retxDeadline = now + this.rto.rto;
   }
 
-  private sendSegment(seq: number, size: number, push: boolean, now: number): void {
+  /** Sends `size` new bytes at `seq`; `maxData`: a full segment's size now. */
+  private sendSegment(seq: number, size: number, push: boolean, maxData: number, now: number): void {
+    if (size < maxData) this.smallEnd = seqAdd(seq, size);
     if (this.rttSeq === null && seq === this.sndNxt && seqGe(seq, this.sndMax)) {
       this.rttSeq = seq;
       this.rttStart = now;
@@ -940,7 +1008,9 @@ export class TcpConnection {
 
   /** RFC 6298 §5.4–5.6: back off, retransmit from SND.UNA; give up after the retry limit. */
   private retransmitTimeout(now: number): void {
-    const limit = this.state === "SYN-SENT" || this.state === "SYN-RECEIVED" ? this.config.synRetries : this.config.retries;
+    const s = this.state;
+    const limit =
+      s === "SYN-RECEIVED" && this.passive ? this.config.synAckRetries : s === "SYN-SENT" || s === "SYN-RECEIVED" ? this.config.synRetries : this.config.retries;
     if (this.retxCount >= limit) return this.fail(this.softError ?? "ETIMEDOUT");
     this.retxCount++;
     // a second timeout at the same point: the receiver may have reneged on what it SACKed (RFC 2018 §8)
@@ -981,12 +1051,13 @@ export class TcpConnection {
   private probe(now: number): void {
     this.persistDeadline = null;
     const unsent = this.sndBuf.length - seqDiff(this.sndNxt, this.dataSeq);
-    if (unsent <= 0) return;
+    if (unsent <= 0 && !(this.finQueued && !this.finSent)) return;
     if (this.sndWnd > 0) {
       // the override timeout of RFC 9293 §3.8.6.2.1: send what a small window allows
-      const size = Math.min(this.maxSegmentData(now), this.sndWnd - seqDiff(this.sndNxt, this.sndUna), unsent);
-      if (size <= 0) return;
-      this.sendSegment(this.sndNxt, size, size === unsent, now);
+      const maxData = this.maxSegmentData(now);
+      const size = Math.min(maxData, this.sndWnd - seqDiff(this.sndNxt, this.sndUna), unsent);
+      if (size <= 0) return this.output(now); // only the FIN is left
+      this.sendSegment(this.sndNxt, size, size === unsent, maxData, now);
       this.sndNxt = seqAdd(this.sndNxt, size);
       this.sndMax = seqMax(this.sndMax, this.sndNxt);
       this.retxDeadline ??= now + this.rto.rto;
@@ -1013,7 +1084,11 @@ export class TcpConnection {
       this.keepaliveDeadline = now + k.idleMs;
       return;
     }
-    if (this.probesOut >= k.count) return this.fail(this.softError ?? "ETIMEDOUT");
+    if (this.probesOut >= k.count) {
+      // like Linux, tell a peer that may be alive after all that the connection is gone
+      this.sendControl(RST | ACK, this.sndNxt, now);
+      return this.fail(this.softError ?? "ETIMEDOUT");
+    }
     this.probesOut++;
     this.emit(ACK, seqAdd(this.sndUna, -1), 0, this.ackOptions(now), now);
     this.keepaliveDeadline = now + k.intervalMs;
@@ -1069,11 +1144,6 @@ export class TcpConnection {
     }
     // congestion control counts in full segments: the MSS less the options every segment carries
     this.cc = createCongestionControl(this.config.congestion, { mss: this.mss - (this.tsOk ? TIMESTAMP_OPTION : 0) });
-  }
-
-  /** Our MSS: the route MTU minus headers (RFC 9293 §3.7.1). */
-  private ourMss(): number {
-    return this.mss;
   }
 
   /**
@@ -1141,6 +1211,7 @@ export class TcpConnection {
   /** Sets our MSS from the route MTU before the handshake. */
   setMss(mss: number): void {
     this.mss = mss;
+    this.ourMss = mss;
   }
 
   stats(): TcpStats {

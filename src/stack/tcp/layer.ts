@@ -149,6 +149,8 @@ export class TcpLayer implements TcpHost, ListenerHost {
       // an ACK for a half-open connection the listener no longer has (RFC 9293 §3.10.7.2)
       return this.resetFor(seg, src, dst);
     }
+    // LISTEN, "fourth" (RFC 9293 §3.10.7.2): anything else without ACK is dropped, unanswered
+    if (l !== null && !seg.ack && !seg.syn) return this.counters.drop("tcp:listen-no-ack");
     if (!seg.rst) {
       this.counters.drop("tcp:no-socket");
       this.resetFor(seg, src, dst);
@@ -356,6 +358,8 @@ function checkConfig(c: TcpConfig): TcpConfig {
   positive("recvBuffer", 1024);
   positive("timeWaitMs", 0);
   positive("synRetries", 0);
+  positive("synAckRetries", 0);
+  positive("finTimeoutMs", 0);
   positive("retries", 0);
   positive("delayedAckMs", 0);
   positive("connectTimeoutMs", 0);

@@ -205,7 +205,7 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
     const c = this.conn;
     const now = this.host.now();
     c.onWake = () => {};
-    c.orphan = true;
+    c.orphaned(now);
     if (c.rcvBuf.length > 0) c.abort(now);
     else if (c.state === "SYN-SENT" || c.state === "SYN-RECEIVED") c.abort(now);
     else c.shutdownWrite(now);

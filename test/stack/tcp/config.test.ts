@@ -73,6 +73,8 @@ describe("Stack tcp settings", () => {
     expect(make({ congestion: "vegas" })).toThrow(/congestion/);
     expect(make({ retries: "many" })).toThrow(/retries/);
     expect(make({ connectTimeoutMs: -5 })).toThrow(/connectTimeoutMs/);
+    expect(make({ synAckRetries: -1 })).toThrow(/synAckRetries/);
+    expect(make({ finTimeoutMs: "1s" })).toThrow(/finTimeoutMs/);
     expect(make({ keepaliveIdleMs: 0 })).toThrow(/keepaliveIdleMs/);
     expect(make({ keepaliveIntervalMs: 0.5 })).toThrow(/keepaliveIntervalMs/);
     expect(make({ keepaliveCount: 0 })).toThrow(/keepaliveCount/);

@@ -16,6 +16,7 @@
  * by timer and stamps every segment with the time it left. The stack's seed
  * is fixed, so every run sends the same segments.
  */
+import { WOULD_BLOCK } from "../../../src/error.js";
 import { SocketAddr } from "../../../src/net/socket-addr.js";
 import type { Stack } from "../../../src/stack/stack.js";
 import type { TcpConfig } from "../../../src/stack/tcp/connection.js";
@@ -297,6 +298,8 @@ export class SegmentPeer {
 
   /** {@link advance} to the absolute time `t`. */
   advanceTo(t: number): void {
+    // what socket calls sent since the last poll left at the current time
+    this.collect();
     const clock = this.w.clock;
     let last = -1;
     let same = 0;
@@ -314,6 +317,7 @@ export class SegmentPeer {
 
   /** Everything the stack sent since the last call, stamped and with payloads. */
   take(): Out[] {
+    this.collect();
     return this.log.splice(0);
   }
 
@@ -381,7 +385,7 @@ export class SegmentPeer {
     const extra = this.recv();
     if (extra.length !== 0) throw new Error(`the handshake ACK drew ${JSON.stringify(extra)}`);
     const r = listener.accept();
-    if (typeof r === "symbol") throw new Error("the listener has no connection after the handshake");
+    if (r === WOULD_BLOCK) throw new Error("the listener has no connection after the handshake");
     return { stream: r[0], synAck, listener };
   }
 

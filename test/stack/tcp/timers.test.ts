@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { IoError } from "../../../src/error.js";
 import { Tracer } from "../../../src/stack/iface/index.js";
-import { IpProtocol, TcpPacket } from "../../../src/stack/wire/index.js";
+import { IpProtocol, TcpFlags, TcpPacket } from "../../../src/stack/wire/index.js";
 import { seqAdd } from "../../../src/stack/tcp/seq.js";
 import { ip, parse } from "../helpers.js";
 import { connectPair, path, tcpWorld, type TcpWorld } from "./world.js";
@@ -92,9 +92,16 @@ describe("keepalive", () => {
       err = client.takeError();
     }
     expect(err?.code).toBe("ETIMEDOUT");
-    const probes = seen.filter((s) => s.dir === "tx" && s.at > start);
-    // first probe after idleMs, then every intervalMs; the error after the last interval (Linux: idle + count × interval)
-    expect(probes.map((p) => p.at - start)).toEqual([10_000, 12_000, 14_000]);
+    const sent = seen.filter((s) => s.dir === "tx" && s.at > start);
+    // first probe after idleMs, then every intervalMs; after the last interval (Linux: idle + count × interval)
+    // a RST|ACK with SND.NXT tells a peer that may be alive after all, and the socket reports ETIMEDOUT
+    expect(sent.map((p) => [p.at - start, p.flags])).toEqual([
+      [10_000, TcpFlags.ACK],
+      [12_000, TcpFlags.ACK],
+      [14_000, TcpFlags.ACK],
+      [16_000, TcpFlags.RST | TcpFlags.ACK],
+    ]);
+    expect(sent[3]!.seq).toBe(client.conn.sndNxt);
     const elapsed = w.clock.now() - start;
     expect(elapsed).toBeGreaterThanOrEqual(16_000);
     expect(elapsed).toBeLessThanOrEqual(16_500);
