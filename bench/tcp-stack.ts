@@ -51,8 +51,8 @@ const OFFLOAD = process.argv.includes("--offload");
 const MAX_WALL_MS = 120_000;
 const CHUNK = 256 * 1024;
 
-const TARGET_GBPS: Record<number, number> = { 1500: 1, 65520: 3 };
-const targetFor = (mtu: number): number => TARGET_GBPS[mtu] ?? (mtu >= 65520 ? 3 : 1);
+/** Targets (2 vCPUs): 3 Gbit/s with the large MTU, 1 Gbit/s with Ethernet's. */
+const targetFor = (mtu: number): number => (mtu >= 65520 ? 3 : 1);
 const TARGET_KIB_BEYOND = 4;
 
 // ---- the byte pattern -------------------------------------------------------
@@ -126,6 +126,7 @@ function transfer(b: Bulk): BulkResult {
   let c0 = process.cpuUsage();
   let v0 = clock?.now() ?? 0;
   let timing = WARMUP === 0;
+  let timedFrom = 0;
   const limit = performance.now() + MAX_WALL_MS;
   while (got < end) {
     let moved = false;
@@ -144,6 +145,7 @@ function transfer(b: Bulk): BulkResult {
       moved = true;
       if (!timing && got >= WARMUP) {
         timing = true;
+        timedFrom = got;
         polls = 0;
         t0 = performance.now();
         c0 = process.cpuUsage();
@@ -158,7 +160,7 @@ function transfer(b: Bulk): BulkResult {
   }
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  const bytes = got - WARMUP;
+  const bytes = got - timedFrom;
   const cpu = ((c.user + c.system) / 1000 / wallMs) * 100;
   const cpuGbps = (bytes * 8) / ((c.user + c.system) / 1e6) / 1e9;
   const res = { gbps: (bytes * 8) / (wallMs / 1000) / 1e9, cpu, cpuGbps, wallMs, polls, virtualMs: (clock?.now() ?? 0) - v0 };
