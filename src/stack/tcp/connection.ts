@@ -37,6 +37,8 @@ export interface TcpHost {
   stateChanged(conn: TcpConnection, from: TcpState, to: TcpState): void;
   /** A segment was retransmitted. */
   retransmitted(conn: TcpConnection, seq: number, length: number): void;
+  /** The connection may have armed a timer: {@link TcpConnection.deadline} is worth asking. */
+  timerArmed(conn: TcpConnection): void;
 }
 
 /** Tunables of a connection. */
@@ -339,6 +341,7 @@ export class TcpConnection {
   orphaned(now: number): void {
     this.orphan = true;
     if (this.state === "FIN-WAIT-2") this.waitDeadline = now + this.config.finTimeoutMs;
+    this.host.timerArmed(this);
   }
 
   /** shutdown("write") / close(): send FIN after the queued data. */
@@ -759,7 +762,7 @@ export class TcpConnection {
     if (s === "SYN-SENT" || s === "SYN-RECEIVED") {
       if (this.sndNxt === this.iss) this.sendSyn(now);
       else if (this.ackNow) this.sendAck(now);
-      return;
+      return this.host.timerArmed(this);
     }
     const maxData = this.maxSegmentData(now);
     let sent = this.inRecovery && this.sb !== null ? this.sendInRecovery(this.sb, maxData, now) : this.sendData(maxData, now);
@@ -781,6 +784,7 @@ export class TcpConnection {
     }
     if (!sent && this.ackNow) this.sendAck(now);
     if (sent && this.retxDeadline === null) this.retxDeadline = now + this.rto.rto;
+    this.host.timerArmed(this);
   }
 
   /**
@@ -1105,6 +1109,7 @@ export class TcpConnection {
     this.keepalive = k;
     this.probesOut = 0;
     this.keepaliveDeadline = k === null ? null : now + k.idleMs;
+    this.host.timerArmed(this);
   }
 
   /**

@@ -17,6 +17,7 @@ import { IsnGenerator } from "./isn.js";
 import { VirtualTcpListener, type ListenerHost } from "./listener.js";
 import { seqAdd } from "./seq.js";
 import { VirtualTcpStream } from "./socket.js";
+import { ConnectionTable } from "./table.js";
 import { COOKIE_MAX_AGE, COOKIE_TICK_MS, SynCookies, cookieMss, decodeTsOptions, encodeTsOptions, type FourTuple } from "./syn-cookie.js";
 
 const EPHEMERAL_LOW = 32768;
@@ -35,7 +36,9 @@ export interface TcpEvents {
 }
 
 export class TcpLayer implements TcpHost, ListenerHost {
-  private readonly conns = new Map<string, TcpConnection>();
+  private readonly conns = new ConnectionTable();
+  /** connections that may have a timer armed: the only ones timer scans visit */
+  private readonly timed = new Set<TcpConnection>();
   private readonly listeners: VirtualTcpListener[] = [];
   private readonly halfOpen = new Map<TcpConnection, VirtualTcpListener>();
   private readonly seg = new TcpPacket();
@@ -92,7 +95,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
     const c = this.newConnection(local, port, remote, addr.port);
     c.setMss(this.mssFor(remote));
     const stream = new VirtualTcpStream(this, c, SocketAddr.fromBytes(local, port), addr);
-    this.conns.set(key(local, port, remote, addr.port), c);
+    this.conns.add(c);
     c.open(this.isn.next(local, port, remote, addr.port, now), now);
     return stream;
   }
@@ -105,8 +108,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
     const overlap = (other: Uint8Array): boolean =>
       other.length === ip.length && (isUnspecified(ip) || isUnspecified(other) || sameIp(ip, other));
     if (this.listeners.some((l) => l.local.port === port && overlap(l.local.ipBytes()))) return true;
-    for (const c of this.conns.values()) if (c.localPort === port && overlap(c.local)) return true;
-    return false;
+    return this.conns.onLocalPort(port).some((c) => overlap(c.local));
   }
 
   private freePort(ip: Uint8Array): number {
@@ -127,12 +129,13 @@ export class TcpLayer implements TcpHost, ListenerHost {
 
   // ---- arriving segments ------------------------------------------------------
 
-  receive(src: Uint8Array, dst: Uint8Array, segment: Uint8Array): void {
+  /** A segment from `src` to `dst`; `checksumVerified`: the device vouched for its checksum. */
+  receive(src: Uint8Array, dst: Uint8Array, segment: Uint8Array, checksumVerified = false): void {
     const seg = this.seg.reset(segment);
-    const r = seg.check(src, dst);
+    const r = seg.check(src, dst, checksumVerified);
     if (!r.ok) return this.counters.drop(`tcp:${r.reason}`);
     const now = this.now();
-    const c = this.conns.get(key(dst, seg.dstPort, src, seg.srcPort));
+    const c = this.conns.get(dst, seg.dstPort, src, seg.srcPort);
     if (c !== undefined) {
       const l = this.halfOpen.get(c);
       if (l !== undefined && seg.ack && !seg.syn && !seg.rst && !l.canAccept()) {
@@ -140,7 +143,8 @@ export class TcpLayer implements TcpHost, ListenerHost {
         // while the accept queue is full; the peer's retransmission completes it later
         return this.counters.drop("tcp:accept-queue-full");
       }
-      return c.receive(seg, now);
+      c.receive(seg, now);
+      return this.timerArmed(c);
     }
     const l = this.listenerFor(dst, seg.dstPort);
     if (l !== null && seg.syn && !seg.ack && !seg.rst) return this.passiveOpen(l, seg, src, dst, now);
@@ -175,7 +179,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
     if (!l.canTakeSyn()) return this.sendCookie(l, syn, src, dst, now);
     const c = this.newConnection(dst, syn.dstPort, src, syn.srcPort);
     c.ttl = l.childTtl();
-    this.conns.set(key(dst, syn.dstPort, src, syn.srcPort), c);
+    this.conns.add(c);
     l.synQueue.add(c);
     this.halfOpen.set(c, l);
     c.accept(syn, this.isn.next(dst, syn.dstPort, src, syn.srcPort, now), this.mssFor(src), now);
@@ -236,7 +240,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
     const opts = seg.hasTimestamps ? decodeTsOptions(seg.tsEcr) : { windowScale: -1, sackPermitted: false };
     const c = new TcpConnection(this, dst.slice(), seg.dstPort, src.slice(), seg.srcPort, this.config, this.cookies.tsOffset(t));
     c.ttl = l.childTtl();
-    this.conns.set(key(dst, seg.dstPort, src, seg.srcPort), c);
+    this.conns.add(c);
     // reaching ESTABLISHED (below) moves it to the listener's accept queue, see stateChanged
     this.halfOpen.set(c, l);
     c.acceptCookie(seg, iss, { ...opts, mss: Math.min(mss, this.mssFor(src)), timestamps: seg.hasTimestamps }, now);
@@ -257,20 +261,28 @@ export class TcpLayer implements TcpHost, ListenerHost {
 
   // ---- timers -------------------------------------------------------------------
 
+  /** Runs the timers that are due; forgets connections left without one. */
   onTimers(now: number): void {
-    for (const c of this.conns.values()) {
+    for (const c of this.timed) {
       const d = c.deadline();
       if (d !== null && d <= now) c.onTimer(now);
+      if (c.deadline() === null) this.timed.delete(c);
     }
   }
 
+  /** The earliest timer of any connection, or null. */
   deadline(): number | null {
     let next: number | null = null;
-    for (const c of this.conns.values()) {
+    for (const c of this.timed) {
       const d = c.deadline();
-      if (d !== null && (next === null || d < next)) next = d;
+      if (d === null) this.timed.delete(c);
+      else if (next === null || d < next) next = d;
     }
     return next;
+  }
+
+  timerArmed(c: TcpConnection): void {
+    if (c.state !== "CLOSED") this.timed.add(c);
   }
 
   // ---- TcpHost / ListenerHost -------------------------------------------------
@@ -300,7 +312,8 @@ export class TcpLayer implements TcpHost, ListenerHost {
       }
     }
     if (to === "CLOSED") {
-      this.conns.delete(key(c.local, c.localPort, c.remote, c.remotePort));
+      this.conns.delete(c);
+      this.timed.delete(c);
     }
   }
 
@@ -325,7 +338,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
    */
   icmpError(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, quoted: Uint8Array, errno: string): void {
     if (errno === "EMSGSIZE") return;
-    const c = this.conns.get(key(local, localPort, remote, remotePort));
+    const c = this.conns.get(local, localPort, remote, remotePort);
     if (c === undefined) return this.counters.drop("tcp:icmp-no-socket");
     const seq = ((quoted[4]! << 24) | (quoted[5]! << 16) | (quoted[6]! << 8) | quoted[7]!) >>> 0;
     if (this.halfOpen.has(c)) {
@@ -339,11 +352,6 @@ export class TcpLayer implements TcpHost, ListenerHost {
   connections(): TcpConnection[] {
     return [...this.conns.values()];
   }
-}
-
-/** The demultiplexing key of a connection. */
-function key(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): string {
-  return `${localPort}|${remotePort}|${remote.join(".")}|${local.join(".")}`;
 }
 
 /** Validates TCP settings given to a Stack; throws `TypeError` naming the bad one. */
