@@ -41,6 +41,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
   private readonly timed = new Set<TcpConnection>();
   private readonly listeners: VirtualTcpListener[] = [];
   private readonly halfOpen = new Map<TcpConnection, VirtualTcpListener>();
+  private readonly ownAddresses = new Map<string, Uint8Array>();
   private readonly seg = new TcpPacket();
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
@@ -94,14 +95,22 @@ export class TcpLayer implements TcpHost, ListenerHost {
     const now = this.now();
     const c = this.newConnection(local, port, remote, addr.port);
     c.setMss(this.mssFor(remote));
-    const stream = new VirtualTcpStream(this, c, SocketAddr.fromBytes(local, port), addr);
+    const stream = new VirtualTcpStream(this, c);
     this.conns.add(c);
     c.open(this.isn.next(local, port, remote, addr.port, now), now);
     return stream;
   }
 
   private newConnection(local: Uint8Array, port: number, remote: Uint8Array, remotePort: number): TcpConnection {
-    return new TcpConnection(this, local.slice(), port, remote.slice(), remotePort, this.config, this.random.u32());
+    return new TcpConnection(this, this.ownAddress(local), port, remote.slice(), remotePort, this.config, this.random.u32());
+  }
+
+  /** One shared copy of each of our own addresses (a bounded set) for the connections to point at. */
+  private ownAddress(ip: Uint8Array): Uint8Array {
+    const k = ip.join(".");
+    let a = this.ownAddresses.get(k);
+    if (a === undefined) this.ownAddresses.set(k, (a = ip.slice()));
+    return a;
   }
 
   private portInUse(ip: Uint8Array, port: number): boolean {
@@ -238,7 +247,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
     if (!l.canAccept()) return this.counters.drop("tcp:accept-queue-full");
     this.counters.tcpEvent("syn-cookie-ok");
     const opts = seg.hasTimestamps ? decodeTsOptions(seg.tsEcr) : { windowScale: -1, sackPermitted: false };
-    const c = new TcpConnection(this, dst.slice(), seg.dstPort, src.slice(), seg.srcPort, this.config, this.cookies.tsOffset(t));
+    const c = new TcpConnection(this, this.ownAddress(dst), seg.dstPort, src.slice(), seg.srcPort, this.config, this.cookies.tsOffset(t));
     c.ttl = l.childTtl();
     this.conns.add(c);
     // reaching ESTABLISHED (below) moves it to the listener's accept queue, see stateChanged

@@ -48,9 +48,7 @@ export class VirtualTcpListener extends VirtualSource implements TcpListener {
     this.live();
     const c = this.acceptQueue.shift();
     if (c === undefined) return WOULD_BLOCK;
-    const peer = SocketAddr.fromBytes(c.remote, c.remotePort);
-    const local = SocketAddr.fromBytes(c.local, c.localPort);
-    return [new VirtualTcpStream(this.host, c, local, peer), peer];
+    return [new VirtualTcpStream(this.host, c), SocketAddr.fromBytes(c.remote, c.remotePort)];
   }
 
   localAddr(): SocketAddr {

@@ -7,7 +7,7 @@ import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
 import { checkBuf, checkBufs, checkTtl, shutdownHow } from "../../net/fd-source.js";
 import { keepaliveSettings, type TcpKeepalive } from "../../net/keepalive.js";
 import type { TcpStream } from "../../net/network.js";
-import type { SocketAddr } from "../../net/socket-addr.js";
+import { SocketAddr } from "../../net/socket-addr.js";
 import { C } from "../../native.js";
 import { VirtualSource } from "../virtual-source.js";
 import type { TcpConnection } from "./connection.js";
@@ -19,6 +19,9 @@ export interface StreamHost {
 
 export class VirtualTcpStream extends VirtualSource implements TcpStream {
   private writeShut = false;
+  // made on demand: an idle connection should not carry two address objects
+  private local: SocketAddr | null = null;
+  private peer: SocketAddr | null = null;
   /** the keepalive times last set, kept while keepalive is off */
   private keepaliveTimes: TcpKeepalive | null = null;
 
@@ -26,8 +29,6 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
   constructor(
     private readonly host: StreamHost,
     readonly conn: TcpConnection,
-    private readonly local: SocketAddr,
-    private readonly peer: SocketAddr,
   ) {
     super();
     conn.onWake = (bits) => this.wake(bits);
@@ -134,12 +135,12 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
     this.live();
     const s = this.conn.state;
     if (s === "SYN-SENT" || s === "CLOSED") throw new IoError("ENOTCONN", undefined, "getpeername");
-    return this.peer;
+    return (this.peer ??= SocketAddr.fromBytes(this.conn.remote, this.conn.remotePort));
   }
 
   localAddr(): SocketAddr {
     this.live();
-    return this.local;
+    return (this.local ??= SocketAddr.fromBytes(this.conn.local, this.conn.localPort));
   }
 
   setNoDelay(noDelay: boolean): void {
