@@ -9,7 +9,10 @@
         "native/epoll.c",
         "native/socket.c",
         "native/io.c",
-        "native/watch.c"
+        "native/watch.c",
+        "native/tun.c",
+        "native/netlink.c",
+        "native/netns.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]

@@ -37,6 +37,20 @@ int arg_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return 1;
 }
 
+int arg_string(napi_env env, napi_value v, char *out, size_t cap) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected a string");
+    return 0;
+  }
+  if (len >= cap) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "string too long");
+    return 0;
+  }
+  napi_get_value_string_utf8(env, v, out, cap, &len);
+  return 1;
+}
+
 napi_value num(napi_env env, double v) {
   napi_value out;
   napi_create_double(env, v, &out);

@@ -29,6 +29,9 @@ int arg_int32(napi_env env, napi_value v, int32_t *out);
 int arg_double(napi_env env, napi_value v, double *out);
 /* A Uint8Array (or Buffer): pointer and length of its bytes, no copy. */
 int arg_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len);
+/* A string of at most cap-1 UTF-8 bytes, NUL-terminated into out; longer ones
+ * throw a RangeError. */
+int arg_string(napi_env env, napi_value v, char *out, size_t cap);
 
 /* An address buffer: a sockaddr_storage followed by its length (native-endian
  * uint32), built and decoded in JS (src/net/sockaddr.ts). */
@@ -52,5 +55,8 @@ void init_socket(napi_env env, napi_value exports);
 void init_io(napi_env env, napi_value exports);
 void init_watch(napi_env env, napi_value exports);
 void init_errno(napi_env env, napi_value exports);
+void init_tun(napi_env env, napi_value exports);
+void init_netlink(napi_env env, napi_value exports);
+void init_netns(napi_env env, napi_value exports);
 
 #endif

@@ -1,6 +1,6 @@
 /**
- * tsmio: mio for TypeScript. One {@link Poll} over kernel sockets (and, later,
- * TUN devices and the virtual sockets of a userspace TCP/IP stack).
+ * tsmio: mio for TypeScript. One {@link Poll} over kernel sockets, TUN devices
+ * and the virtual sockets of a userspace TCP/IP stack.
  * @packageDocumentation
  */
 export { Poll, type PollOptions } from "./poll/poll.js";
@@ -27,3 +27,4 @@ export type { StackStats } from "./stack/stats.js";
 export type { Device } from "./stack/iface/device.js";
 export type { RouteConfig } from "./stack/iface/routes.js";
 export { Link, Loopback, PcapTap, FaultInjector, Tracer } from "./stack/iface/index.js";
+export { TunDevice, type TunOptions, type TunConfig, inNetns, enterFreshNetns, runInNetns } from "./tun/index.js";

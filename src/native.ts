@@ -48,6 +48,27 @@ export interface NativeBinding {
   writev(fd: number, bufs: readonly Uint8Array[]): Ret;
   sendv(fd: number, bufs: readonly Uint8Array[]): Ret;
 
+  /** Opens a TUN interface (IFF_TUN | IFF_NO_PI) named `name` ("" = kernel's choice); the actual name goes to `nameOut`. */
+  tunOpen(path: string, name: string, nameOut: Uint8Array): Ret;
+  /** Reads packets until EAGAIN or `max`: packet i at `buf[i * slotSize]`, its length in `lens[i]`; the count. */
+  tunReadBatch(fd: number, buf: Uint8Array, slotSize: number, lens: Int32Array, max: number): Ret;
+
+  /** rtnetlink: link up (1) / down (0) / unchanged (-1) and MTU (-1 unchanged). */
+  nlLinkSet(name: string, up: number, mtu: number): Ret;
+  /** rtnetlink: adds `ip`/`prefix` (4 or 16 address bytes) to interface `name`; `flags`: IFA_F_*. */
+  nlAddrAdd(name: string, ip: Uint8Array, prefix: number, flags: number): Ret;
+  /** rtnetlink: adds a route to `dest`/`prefix` via `gateway` (empty: none) out of `name` ("" for none). */
+  nlRouteAdd(dest: Uint8Array, prefix: number, gateway: Uint8Array, name: string): Ret;
+  /** rtnetlink: the type of the route the kernel would use for `ip` (RTN_LOCAL, ...), like `ip route get`. */
+  nlRouteType(ip: Uint8Array): Ret;
+
+  /** An fd for the calling thread's network namespace. */
+  netnsOpen(): Ret;
+  /** Moves the calling thread into a new network namespace. */
+  netnsUnshare(): Ret;
+  /** Moves the calling thread into the network namespace `fd` refers to. */
+  netnsEnter(fd: number): Ret;
+
   watchCreate(epfd: number, callback: () => void): unknown;
   watchStart(watcher: unknown): Ret;
   watchStop(watcher: unknown): Ret;
@@ -69,7 +90,8 @@ export type ConstantName =
   | "SHUT_RD" | "SHUT_WR" | "SHUT_RDWR" | "MSG_PEEK" | "MSG_OOB" | "MSG_TRUNC"
   | "MSG_DONTWAIT" | "MSG_NOSIGNAL" | "MSG_WAITALL" | "SOMAXCONN"
   | "IP_MULTICAST_TTL" | "IP_MULTICAST_LOOP" | "IP_ADD_MEMBERSHIP" | "IP_DROP_MEMBERSHIP"
-  | "IPV6_MULTICAST_LOOP" | "IPV6_ADD_MEMBERSHIP" | "IPV6_DROP_MEMBERSHIP";
+  | "IPV6_MULTICAST_LOOP" | "IPV6_ADD_MEMBERSHIP" | "IPV6_DROP_MEMBERSHIP"
+  | "IFNAMSIZ" | "IFA_F_NODAD" | "RTN_LOCAL";
 
 const loadAddon = createRequire(import.meta.url);
 

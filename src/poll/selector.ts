@@ -15,6 +15,12 @@ const EEXIST = -sys.errno.EEXIST!;
 const ALWAYS = C.EPOLLERR | C.EPOLLHUP;
 const MAX_TIMEOUT = 0x7fffffff;
 const MAX_DRIVER_ROUNDS = 64;
+/**
+ * Tokens from 2^53 up are the selector's own (a user's Token is a safe
+ * integer, below it): they mark the descriptors of drivers. Doubles between
+ * 2^53 and 2^54 are the even integers, so internal tokens step by 2.
+ */
+const INTERNAL_TOKEN = 2 ** 53;
 
 /**
  * The registration of a virtual source, with epoll's semantics: the source
@@ -59,12 +65,21 @@ export interface Driver {
   pollAt(): number | null;
 }
 
+/** A driver's descriptor watched in the epoll set (fd -1 once no longer watched). */
+interface DriverFd {
+  readonly driver: Driver;
+  fd: number;
+  readonly token: number;
+}
+
 export class Selector {
   readonly epfd: number;
   /** true when time is virtual (a SimClock): the selector never sleeps */
   readonly virtualTime: boolean;
   private readonly sim: SimClock | null;
   private readonly drivers: Driver[] = [];
+  private readonly driverFds: DriverFd[] = [];
+  private nextInternalToken = INTERNAL_TOKEN;
   closed = false;
   /** whether a Waker was made for this selector */
   waker: { close(): void } | null = null;
@@ -136,10 +151,44 @@ export class Selector {
     if (!this.drivers.includes(d)) this.drivers.push(d);
   }
 
-  /** Stops driving `d`. */
-  undrive(d: Driver): void {
+  /**
+   * Drives `d` inside every poll, like {@link Selector.drive}, and wakes a
+   * waiting poll when `fd` (a kernel device: a TUN descriptor) turns
+   * readable. The descriptor is watched level-triggered under an internal
+   * token that never reaches the user's events; when it fires, the poll runs
+   * the drivers and delivers the virtual readiness they cause in the same
+   * call. The driver reads `fd` when polled; whatever it leaves unread wakes
+   * the next poll at once.
+   */
+  driveFd(fd: number, d: Driver): void {
+    if (this.virtualTime) {
+      throw new IoError("EINVAL", "a Poll on a SimClock cannot drive a kernel device: it lives in real time");
+    }
+    this.live();
+    if (this.driverFds.some((e) => e.driver === d)) throw new IoError("EEXIST", "already registered");
+    const token = this.nextInternalToken;
+    check(sys.epollCtl(this.epfd, C.EPOLL_CTL_ADD, fd, C.EPOLLIN, token), "epoll_ctl");
+    this.nextInternalToken += 2;
+    this.driverFds.push({ driver: d, fd, token });
+    this.drive(d);
+  }
+
+  /**
+   * Stops driving `d`. If it was driven with a descriptor, `openFd` says
+   * whether that descriptor is still open (the same number): then its watch
+   * is removed; a closed descriptor has already left the epoll set, and its
+   * number may belong to someone else by now.
+   */
+  undrive(d: Driver, openFd?: number): void {
     const i = this.drivers.indexOf(d);
     if (i >= 0) this.drivers.splice(i, 1);
+    const j = this.driverFds.findIndex((e) => e.driver === d);
+    if (j < 0) return;
+    const entry = this.driverFds[j]!;
+    this.driverFds.splice(j, 1);
+    if (!this.closed && entry.fd >= 0 && entry.fd === openFd) {
+      sys.epollCtl(this.epfd, C.EPOLL_CTL_DEL, entry.fd, 0, 0);
+    }
   }
 
   /**
@@ -207,13 +256,58 @@ export class Selector {
     }
   }
 
-  /** Appends kernel events (epoll_wait for up to `timeoutMs`); returns how many. */
+  /**
+   * Appends kernel events (epoll_wait for up to `timeoutMs`); returns how
+   * many. When a driver's descriptor fired, the drivers run and the virtual
+   * readiness they cause is appended too.
+   */
   private collect(events: Events, timeoutMs: number): number {
     const room = events.capacity() - events.len;
     if (room === 0 || this.virtualTime) return 0;
-    const n = check(sys.epollWait(this.epfd, events.buf, events.len, room, timeoutMs), "epoll_wait");
-    events.len += n;
-    return n;
+    const first = events.len;
+    const n = check(sys.epollWait(this.epfd, events.buf, first, room, timeoutMs), "epoll_wait");
+    events.len = first + n;
+    if (n > 0 && this.driverFds.length > 0 && this.takeInternal(events, first)) {
+      this.runDrivers();
+      this.drainVirtual(events);
+    }
+    return events.len - first;
+  }
+
+  /**
+   * Removes the events of drivers' descriptors from `events` (from slot
+   * `first`); true if there was one. A descriptor reporting an error or a
+   * hang-up (its device is gone) stops being watched: watched
+   * level-triggered, it would fire forever.
+   */
+  private takeInternal(events: Events, first: number): boolean {
+    const buf = events.buf;
+    const end = events.len;
+    let kept = first;
+    let found = false;
+    for (let i = first; i < end; i++) {
+      const token = buf[2 * i]!;
+      const bits = buf[2 * i + 1]!;
+      if (token >= INTERNAL_TOKEN) {
+        found = true;
+        if ((bits & ALWAYS) !== 0) this.unwatch(token);
+        continue;
+      }
+      buf[2 * kept] = token;
+      buf[2 * kept + 1] = bits;
+      kept++;
+    }
+    events.len = kept;
+    return found;
+  }
+
+  /** Stops watching the driver descriptor registered with `token`. */
+  private unwatch(token: number): void {
+    for (const e of this.driverFds) {
+      if (e.token !== token || e.fd < 0) continue;
+      sys.epollCtl(this.epfd, C.EPOLL_CTL_DEL, e.fd, 0, 0);
+      e.fd = -1;
+    }
   }
 
   private drainVirtual(events: Events): void {

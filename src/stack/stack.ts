@@ -127,7 +127,12 @@ export class Stack implements Network, Driver, UdpHost {
     this.clock = poll ? selectorOf(poll.registry()).clock : (options.clock ?? realClock);
     device.attach?.(this.clock);
     this.now = this.clock.now();
-    if (poll) selectorOf(poll.registry()).drive(this);
+    if (poll) {
+      // a kernel-backed device (TUN) also wakes the Poll when packets wait
+      const selector = selectorOf(poll.registry());
+      if (device.fd === undefined) selector.drive(this);
+      else selector.driveFd(device.fd, this);
+    }
   }
 
   // ---- Network ----------------------------------------------------------
@@ -207,10 +212,9 @@ export class Stack implements Network, Driver, UdpHost {
     if (this.closed) return null;
     if (this.iface.selfQueue.length > 0) return this.now;
     let next = this.iface.device.pollAt?.() ?? null;
-    for (const t of [this.reassembly4.nextDeadline(), this.reassembly6.nextDeadline(), this.tcp.deadline()]) {
-      if (t !== null && (next === null || t < next)) next = t;
-    }
-    return next;
+    next = earlier(next, this.reassembly4.nextDeadline());
+    next = earlier(next, this.reassembly6.nextDeadline());
+    return earlier(next, this.tcp.deadline());
   }
 
   /** Counters of packets in, out and dropped by reason. */
@@ -222,7 +226,7 @@ export class Stack implements Network, Driver, UdpHost {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.poller) selectorOf(this.poller.registry()).undrive(this);
+    if (this.poller) selectorOf(this.poller.registry()).undrive(this, this.iface.device.fd);
   }
 
   private live(): void {
@@ -325,7 +329,7 @@ export class Stack implements Network, Driver, UdpHost {
       case IpProtocol.Udp:
         return this.receiveUdp(src, dst, payload, packet, verified);
       case IpProtocol.Tcp:
-        return this.tcp.receive(src, dst, payload);
+        return this.tcp.receive(src, dst, payload, verified);
       case IpProtocol.Icmp:
         return v4 ? this.icmp.receive4(src, dst, payload) : this.counters.drop("ipv6:icmpv4");
       case IpProtocol.Icmpv6:
@@ -462,6 +466,11 @@ export interface TcpRetransmitEvent {
   seq: number;
   length: number;
   stats: TcpStats;
+}
+
+/** The earlier of two optional times. */
+function earlier(a: number | null, b: number | null): number | null {
+  return b !== null && (a === null || b < a) ? b : a;
 }
 
 function connectionIds(c: TcpConnection): { local: string; remote: string } {

@@ -1,0 +1,304 @@
+/**
+ * A TUN device: a network interface of the kernel whose IP packets this
+ * process reads and writes through a descriptor. The kernel's side of the
+ * interface is configured over rtnetlink ({@link TunDevice.configure}); the
+ * process's side is usually a {@link Stack}, which makes the device its
+ * `Device`. Open TUN devices only inside a network namespace made for the
+ * purpose (see {@link inNetns}).
+ */
+import { IoError } from "../error.js";
+import { closeFd, ownFd } from "../fd.js";
+import { C, errno as E, sys } from "../native.js";
+import { parseIp } from "../net/socket-addr.js";
+import { parseCidr } from "../stack/iface/cidr.js";
+import type { Device } from "../stack/iface/device.js";
+import type { RouteConfig } from "../stack/iface/routes.js";
+
+/** Options for {@link TunDevice}. */
+export interface TunOptions {
+  /**
+   * The interface name, at most 15 bytes; `"tsmio%d"` lets the kernel number
+   * it. Default: the kernel's choice (`tun0`, `tun1`, ...).
+   */
+  name?: string;
+  /** The MTU to give the interface, 68..65535. Default: the kernel's, 1500. */
+  mtu?: number;
+  /** The clone device to open. Default: `/dev/net/tun`. */
+  path?: string;
+}
+
+/** The kernel's side of a TUN interface, for {@link TunDevice.configure}. */
+export interface TunConfig {
+  /** Addresses with prefix for the kernel's side: `["10.7.0.1/24", "fd07::1/64"]`. */
+  addresses?: string[];
+  /** Bring the interface up (true) or down (false); unchanged when absent. */
+  up?: boolean;
+  /** A new MTU, 68..65535 (also the device's {@link TunDevice.mtu}). */
+  mtu?: number;
+  /** Routes through this interface: `{ dest: "10.9.0.0/16", via: "10.7.0.2" }`. */
+  routes?: RouteConfig[];
+}
+
+const DEFAULT_PATH = "/dev/net/tun";
+const DEFAULT_MTU = 1500;
+const MIN_MTU = 68;
+const MAX_MTU = 65535;
+/** Bytes of the batch buffer to aim for; the slot count is kept within MIN_SLOTS..MAX_SLOTS. */
+const BATCH_BYTES = 1 << 20;
+const MIN_SLOTS = 8;
+const MAX_SLOTS = 64;
+/**
+ * Packets {@link TunDevice.receive} hands out before it reports none, even if
+ * more wait: a flood cannot hold one poll forever. The descriptor stays
+ * readable, so a Poll driving the device runs it again at once.
+ */
+const MAX_BURST = 4096;
+const EAGAIN = E.EAGAIN!;
+/** How long {@link TunDevice.configure} waits for IPv6 addresses to become usable. */
+const ADDRESS_WAIT_MS = 2000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A TUN interface (`IFF_TUN | IFF_NO_PI`: every packet is a bare IPv4 or IPv6
+ * packet) as a {@link Device}. Opening needs CAP_NET_ADMIN. Closing the
+ * device removes the interface.
+ *
+ * Received packets are read in batches: when its buffer is empty,
+ * {@link TunDevice.receive} drains the descriptor (up to one buffer of
+ * packets) in one native call. A Stack made with a Poll wakes that Poll when
+ * the descriptor turns readable. The device does not vouch for checksums
+ * (no `checksumsVerified`): a Stack verifies every received packet's.
+ */
+export class TunDevice implements Device {
+  /** The interface name the kernel gave. */
+  readonly name: string;
+  private descriptor: number;
+  private mtuBytes: number;
+  private slot = 0;
+  private buf = new Uint8Array(0);
+  private lens = new Int32Array(0);
+  /** packets in the buffer, and the next one to hand out */
+  private count = 0;
+  private next = 0;
+  /** packets handed out since the descriptor last ran dry */
+  private burst = 0;
+  private error: IoError | null = null;
+  /** whether configure brought the interface up (and did not take it down since) */
+  private up = false;
+  /** IPv6 addresses added that the kernel has not yet been seen to accept as local */
+  private pendingV6: Array<{ text: string; bytes: Uint8Array }> = [];
+
+  /**
+   * Opens `path` (default `/dev/net/tun`) and creates the interface. Throws
+   * {@link IoError}: `ENOENT` when the clone device is missing, `EPERM` or
+   * `EACCES` without CAP_NET_ADMIN, `EBUSY` when the name is taken, `EINVAL`
+   * for a name the kernel refuses.
+   */
+  constructor(options: TunOptions = {}) {
+    if (options === null || typeof options !== "object") throw new TypeError("TunDevice options must be an object");
+    const name = options.name ?? "";
+    const path = options.path ?? DEFAULT_PATH;
+    if (typeof name !== "string" || Buffer.byteLength(name) >= C.IFNAMSIZ || name.includes("/")) {
+      throw new TypeError(`TUN interface name must be a string of at most ${C.IFNAMSIZ - 1} bytes without "/", got ${JSON.stringify(name)}`);
+    }
+    if (typeof path !== "string" || path === "") throw new TypeError("TUN clone device path must be a non-empty string");
+    if (options.mtu !== undefined) checkMtu(options.mtu);
+    const nameOut = new Uint8Array(C.IFNAMSIZ);
+    const fd = sys.tunOpen(path, name, nameOut);
+    if (fd < 0) throw openError(-fd, path, name);
+    this.descriptor = fd;
+    ownFd(this, fd);
+    this.name = Buffer.from(nameOut.subarray(0, nameOut.indexOf(0))).toString();
+    this.mtuBytes = DEFAULT_MTU;
+    if (options.mtu !== undefined && options.mtu !== DEFAULT_MTU) {
+      try {
+        this.setMtu(options.mtu);
+      } catch (e) {
+        this.close();
+        throw e;
+      }
+    }
+  }
+
+  /** The largest IP packet the interface carries, in bytes. */
+  get mtu(): number {
+    return this.mtuBytes;
+  }
+
+  /** The descriptor; undefined once closed. */
+  get fd(): number | undefined {
+    return this.descriptor >= 0 ? this.descriptor : undefined;
+  }
+
+  /**
+   * The next packet the kernel sent through the interface, or null when none
+   * waits (also once after a burst of 4096 packets, so a flood cannot hold
+   * one poll forever). The bytes stay valid until the next call. A packet
+   * longer than the buffer slot (the interface's MTU was raised behind the
+   * device's back) is dropped and reported by {@link TunDevice.takeError}
+   * as `EMSGSIZE`; so is a failed read.
+   */
+  receive(): Uint8Array | null {
+    for (;;) {
+      if (this.next < this.count) {
+        const i = this.next++;
+        const len = this.lens[i]!;
+        if (len > this.slot) {
+          this.error ??= new IoError("EMSGSIZE", `a ${len}-byte packet exceeded the ${this.slot}-byte buffer slot (MTU changed outside TunDevice?)`, "read");
+          continue;
+        }
+        const at = i * this.slot;
+        return this.buf.subarray(at, at + len);
+      }
+      if (this.descriptor < 0 || this.burst >= MAX_BURST) {
+        this.burst = 0;
+        return null;
+      }
+      if (this.slot !== this.mtuBytes) this.allocate();
+      const n = sys.tunReadBatch(this.descriptor, this.buf, this.slot, this.lens, this.lens.length);
+      this.next = 0;
+      this.count = n > 0 ? n : 0;
+      if (n <= 0) {
+        if (n < 0 && n !== -EAGAIN) this.error ??= IoError.fromErrno(-n, "read");
+        this.burst = 0;
+        return null;
+      }
+      this.burst += n;
+    }
+  }
+
+  /**
+   * Hands one IP packet to the kernel (one write). A packet the kernel
+   * refuses (the interface is down: `EIO`) is dropped, as a network device
+   * drops, and reported by {@link TunDevice.takeError}.
+   */
+  transmit(packet: Uint8Array): void {
+    if (this.descriptor < 0) return;
+    const r = sys.write(this.descriptor, packet);
+    if (r < 0) this.error ??= IoError.fromErrno(-r, "write");
+  }
+
+  /** The first read or write failure since the last call, or null. */
+  takeError(): IoError | null {
+    const e = this.error;
+    this.error = null;
+    return e;
+  }
+
+  /**
+   * Configures the kernel's side of the interface over rtnetlink, in this
+   * order: MTU, addresses, up/down, routes. IPv6 addresses skip duplicate
+   * address detection, and once the interface is up `configure` returns only
+   * when the kernel accepts them as local (it installs their routes a moment
+   * after the link comes up; until then it drops packets sent to them).
+   * Throws {@link IoError} with the kernel's errno (`EEXIST` for an address
+   * or route already present; `ETIMEDOUT` if an IPv6 address stays unusable
+   * for 2 s).
+   */
+  configure(config: TunConfig): void {
+    this.live();
+    if (config === null || typeof config !== "object") throw new TypeError("configure needs an object { addresses, up, mtu, routes }");
+    if (config.mtu !== undefined) this.setMtu(checkMtu(config.mtu));
+    for (const a of config.addresses ?? []) {
+      const cidr = parseCidr(a);
+      const flags = cidr.family === 6 ? C.IFA_F_NODAD : 0;
+      netlink(sys.nlAddrAdd(this.name, cidr.bytes, cidr.prefix, flags), `adding address ${a} to ${this.name}`);
+      if (cidr.family === 6) this.pendingV6.push({ text: a, bytes: cidr.bytes });
+    }
+    if (config.up !== undefined) {
+      netlink(sys.nlLinkSet(this.name, config.up ? 1 : 0, -1), `setting ${this.name} ${config.up ? "up" : "down"}`);
+      this.up = config.up;
+    }
+    if (this.up) this.awaitAddresses();
+    for (const r of config.routes ?? []) {
+      const dest = parseCidr(r.dest);
+      let via: Uint8Array = new Uint8Array(0);
+      if (r.via !== undefined) {
+        const gw = parseIp(r.via);
+        if (!gw || gw.length !== dest.bytes.length) throw new TypeError(`invalid gateway ${JSON.stringify(r.via)} for ${r.dest}`);
+        via = gw;
+      }
+      const what = `adding route ${r.dest}${r.via !== undefined ? ` via ${r.via}` : ""} dev ${this.name}`;
+      netlink(sys.nlRouteAdd(dest.bytes, dest.prefix, via, this.name), what);
+    }
+  }
+
+  /** Closes the descriptor, which removes the interface. Idempotent. */
+  close(): void {
+    if (this.descriptor < 0) return;
+    const fd = this.descriptor;
+    this.descriptor = -1;
+    this.count = this.next = 0;
+    closeFd(this, fd);
+  }
+
+  /** Waits (bounded) until the kernel routes each pending IPv6 address as local. */
+  private awaitAddresses(): void {
+    const deadline = Date.now() + ADDRESS_WAIT_MS;
+    while (this.pendingV6.length > 0) {
+      const { text, bytes } = this.pendingV6[0]!;
+      if (sys.nlRouteType(bytes) === C.RTN_LOCAL) {
+        this.pendingV6.shift();
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new IoError("ETIMEDOUT", `address ${text} on ${this.name} not usable after ${ADDRESS_WAIT_MS} ms`, "rtnetlink");
+      }
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+
+  private setMtu(mtu: number): void {
+    this.live();
+    netlink(sys.nlLinkSet(this.name, -1, mtu), `setting the MTU of ${this.name} to ${mtu}`);
+    this.mtuBytes = mtu;
+  }
+
+  /** (Re)allocates the batch buffer: slots of one MTU, about BATCH_BYTES in all. */
+  private allocate(): void {
+    const slots = Math.max(MIN_SLOTS, Math.min(MAX_SLOTS, Math.floor(BATCH_BYTES / this.mtuBytes)));
+    this.slot = this.mtuBytes;
+    this.buf = new Uint8Array(slots * this.slot);
+    this.lens = new Int32Array(slots);
+  }
+
+  private live(): void {
+    if (this.descriptor < 0) throw new IoError("EBADF", `TUN device ${this.name} is closed`);
+  }
+}
+
+function checkMtu(mtu: unknown): number {
+  if (typeof mtu !== "number" || !Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {
+    throw new TypeError(`TUN MTU must be an integer in ${MIN_MTU}..${MAX_MTU}, got ${String(mtu)}`);
+  }
+  return mtu;
+}
+
+/** Throws the kernel's answer to an rtnetlink request, unless it is 0. */
+function netlink(ret: number, what: string): void {
+  if (ret >= 0) return;
+  throw new IoError(sys.errnoName(-ret), `${what}: ${sys.strerror(-ret)}`, "rtnetlink");
+}
+
+/** Why opening the clone device failed, in words a user can act on. */
+function openError(errno: number, path: string, name: string): IoError {
+  const code = sys.errnoName(errno);
+  const iface = name === "" ? "a TUN interface" : `TUN interface ${JSON.stringify(name)}`;
+  switch (code) {
+    case "ENOENT":
+      return new IoError(code, `${path} is missing: load the tun module (modprobe tun) or give the container the device (--device /dev/net/tun)`, "open");
+    case "ENODEV":
+    case "ENXIO":
+      return new IoError(code, `${path} has no TUN driver behind it: load the tun module (modprobe tun)`, "open");
+    case "EPERM":
+      return new IoError(code, `creating ${iface} needs CAP_NET_ADMIN: run as root, or inside \`unshare --user --map-root-user --net\``, "open");
+    case "EACCES":
+      return new IoError(code, `${path} is not accessible: creating ${iface} needs read-write access to it and CAP_NET_ADMIN`, "open");
+    case "EBUSY":
+      return new IoError(code, `${iface}: the name is taken by another interface`, "open");
+    case "EINVAL":
+      return new IoError(code, `${iface}: the kernel refused the name or the flags`, "open");
+    default:
+      return IoError.fromErrno(errno, "open");
+  }
+}
