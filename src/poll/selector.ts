@@ -33,6 +33,9 @@ export class VirtualRegistration {
   queued = false;
   /** false once deregistered */
   active = true;
+  /** the poll call (selector serial) that last delivered it, and in which slot of its events */
+  deliveredIn = -1;
+  slot = 0;
   /** the interest's epoll bits, plus errors and hang-ups (always reported) */
   mask: number;
 
@@ -86,6 +89,8 @@ export class Selector {
   /** called when virtual readiness arrives (wakes a pending pollAsync) */
   onSignal: (() => void) | null = null;
   private queue: VirtualRegistration[] = [];
+  /** counts poll calls, to tell what one call already delivered */
+  private serial = 0;
   private head = 0;
 
   constructor(readonly clock: Clock) {
@@ -233,6 +238,7 @@ export class Selector {
   select(events: Events, timeoutMs: number): void {
     this.live();
     events.clear();
+    this.serial++;
     const clock = this.clock;
     const end = timeoutMs < 0 ? Infinity : clock.now() + timeoutMs;
     for (;;) {
@@ -310,12 +316,26 @@ export class Selector {
     }
   }
 
+  /**
+   * Moves queued virtual readiness into `events`. A registration woken again
+   * after this poll call already delivered it (drivers ran twice) updates
+   * its event instead of adding one: like epoll, a poll reports a source at
+   * most once.
+   */
   private drainVirtual(events: Events): void {
     const q = this.queue;
     while (this.head < q.length) {
       const reg = q[this.head]!;
       const bits = reg.active ? reg.readiness() & reg.mask : 0;
-      if (bits !== 0 && !events.push(reg.token, bits)) break;
+      if (bits !== 0) {
+        if (reg.deliveredIn === this.serial && events.buf[2 * reg.slot] === reg.token) {
+          events.buf[2 * reg.slot + 1] = bits;
+        } else {
+          if (!events.push(reg.token, bits)) break;
+          reg.deliveredIn = this.serial;
+          reg.slot = events.len - 1;
+        }
+      }
       reg.queued = false;
       this.head++;
     }
