@@ -9,54 +9,13 @@
  * tshark comes from the Debian/Ubuntu package `tshark`. Without it these
  * tests fail when `CI` is set, and are skipped otherwise.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { expert, flagged, frames, hasTshark, tshark } from "../support/tshark.js";
 import { recordScenario, tempDir } from "./helpers.js";
 
-const probe = spawnSync("tshark", ["--version"], { encoding: "utf8" });
-const hasTshark = probe.status === 0;
 const inCi = Boolean(process.env.CI);
 if (!hasTshark && !inCi) console.warn("tshark not found: skipping test/stack/tshark.test.ts (apt-get install tshark; fails when CI is set)");
-
-const CHECKSUMS = ["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"];
-
-/** Runs tshark on `file` with checksum validation; returns stdout (throws on a non-zero exit). */
-function tshark(file: string, ...args: string[]): string {
-  const r = spawnSync("tshark", ["-n", "-r", file, ...CHECKSUMS, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`tshark ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** The severities that `-z expert` lists ("Errors", "Warnings", "Notes", "Chats"), with their lines. */
-function expert(file: string): { sections: string[]; text: string } {
-  const text = tshark(file, "-q", "-z", "expert");
-  const sections = [...text.matchAll(/^(Errors|Warnings|Notes|Chats) \(\d+\)$/gm)].map((m) => m[1]!);
-  return { sections, text };
-}
-
-/** Frames tshark flags as malformed or with an expert warning or error. */
-function flagged(file: string): string[] {
-  return tshark(file, "-Y", "_ws.malformed || _ws.expert.severity >= warning")
-    .split("\n")
-    .filter((l) => l.trim() !== "");
-}
-
-/** One row per frame: protocol stack and the checksum statuses (1 good, 0 bad, 2 unverified). */
-function frames(file: string): Array<{ protocols: string; statuses: string[] }> {
-  const out = tshark(
-    file,
-    "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
-    "-e", "frame.protocols", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "icmp.checksum.status", "-e", "icmpv6.checksum.status",
-  );
-  return out
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => {
-      const [protocols, ...rest] = l.split("\t");
-      return { protocols: protocols!, statuses: rest.flatMap((f) => (f === "" ? [] : f.split(","))) };
-    });
-}
 
 const dir = tempDir("tsmio-tshark-");
 afterAll(() => dir.remove());

@@ -315,11 +315,44 @@ export class TcpConnection {
     return n;
   }
 
+  /**
+   * Queues the buffers in order, as far as they fit, then sends: like one
+   * sendmsg, the bytes of several small buffers can leave in one segment.
+   */
+  writev(srcs: readonly Uint8Array[], now: number): number {
+    let total = 0;
+    for (const src of srcs) {
+      const n = this.sndBuf.write(src);
+      total += n;
+      if (n < src.length) break;
+    }
+    if (total > 0) this.output(now);
+    return total;
+  }
+
   /** Reads received bytes; returns how many. */
   read(dst: Uint8Array, now: number, peek = false): number {
     if (peek) return this.rcvBuf.peek(dst, 0);
     const n = this.rcvBuf.read(dst);
-    if (n > 0 && this.state !== "CLOSED" && !this.peerFin) {
+    if (n > 0) this.consumed(now);
+    return n;
+  }
+
+  /** Reads into the buffers in order (one recvmsg: at most one window update); returns how many. */
+  readv(dsts: readonly Uint8Array[], now: number): number {
+    let total = 0;
+    for (const dst of dsts) {
+      const n = this.rcvBuf.read(dst);
+      total += n;
+      if (n < dst.length) break;
+    }
+    if (total > 0) this.consumed(now);
+    return total;
+  }
+
+  /** The application took bytes from the receive buffer: maybe a window update. */
+  private consumed(now: number): void {
+    if (this.state !== "CLOSED" && !this.peerFin) {
       // a window update once the window can at least double (Linux tcp_cleanup_rbuf), moving its
       // right edge by at least min(half the buffer, one MSS) (RFC 9293 §3.8.6.2.2)
       const offered = seqDiff(this.rcvAdv, this.rcvNxt);
@@ -330,7 +363,6 @@ export class TcpConnection {
         this.output(now);
       }
     }
-    return n;
   }
 
   /**
@@ -495,6 +527,9 @@ export class TcpConnection {
     if (!seg.syn) return;
     this.irs = seg.seqNumber;
     this.rcvNxt = seqAdd(this.irs, 1);
+    // nothing offered yet: the right edge starts at RCV.NXT (it moved only forward from 0,
+    // which left a peer ISN in the upper half of the sequence space with a bogus window)
+    this.rcvAdv = this.rcvNxt;
     this.takeSynOptions(seg, this.mss);
     this.sndWnd = seg.window;
     this.sndWl1 = seg.seqNumber;

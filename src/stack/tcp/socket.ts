@@ -50,28 +50,22 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
 
   readv(bufs: Uint8Array[]): number | WouldBlock {
     checkBufs(bufs);
-    let total = 0;
-    for (const b of bufs) {
-      if (b.length === 0) continue;
-      const r = this.receive(b, false);
-      if (r === WOULD_BLOCK) return total > 0 ? total : r;
-      total += r;
-      if (r < b.length) break;
-    }
-    return total;
+    return this.receive(bufs, false);
   }
 
   /**
    * Linux tcp_recvmsg order: queued data; end of stream once the peer's FIN
    * arrived (SOCK_DONE), even with an error pending; then the error; then a
-   * shutdown; else WOULD_BLOCK.
+   * shutdown; else WOULD_BLOCK. Several buffers are one call, as readv is.
    */
-  private receive(buf: Uint8Array, peek: boolean): number | WouldBlock {
+  private receive(buf: Uint8Array | Uint8Array[], peek: boolean): number | WouldBlock {
     this.live();
     const c = this.conn;
+    const size = byteLength(buf);
     if (c.rcvBuf.length > 0) {
-      if (buf.length === 0) return 0;
-      return c.read(buf, this.host.now(), peek);
+      if (size === 0) return 0;
+      const now = this.host.now();
+      return Array.isArray(buf) ? c.readv(buf, now) : c.read(buf, now, peek);
     }
     if (c.peerFin) return 0;
     if (c.error !== null) throw this.takePending();
@@ -79,7 +73,7 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
       if (c.state === "CLOSED" && !c.established && !c.readShut) throw new IoError("ENOTCONN", undefined, "read");
       return 0;
     }
-    if (buf.length === 0) return 0;
+    if (size === 0) return 0;
     return WOULD_BLOCK;
   }
 
@@ -90,19 +84,15 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
 
   writev(bufs: Uint8Array[]): number | WouldBlock {
     checkBufs(bufs);
-    let total = 0;
-    for (const b of bufs) {
-      if (b.length === 0) continue;
-      const r = this.send(b);
-      if (r === WOULD_BLOCK) return total > 0 ? total : r;
-      total += r;
-      if (r < b.length) break;
-    }
-    return total;
+    return this.send(bufs);
   }
 
-  /** Linux tcp_sendmsg: a pending error, then EPIPE after shutdown; EAGAIN while connecting or full. */
-  private send(buf: Uint8Array): number | WouldBlock {
+  /**
+   * Linux tcp_sendmsg: a pending error, then EPIPE after shutdown; EAGAIN
+   * while connecting or full. Several buffers are one call, as writev is:
+   * their bytes are queued together before anything is sent.
+   */
+  private send(buf: Uint8Array | Uint8Array[]): number | WouldBlock {
     this.live();
     const c = this.conn;
     if (c.error !== null) throw this.takePending();
@@ -110,8 +100,9 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
       throw new IoError("EPIPE", undefined, "write");
     }
     if (c.state === "SYN-SENT" || c.state === "SYN-RECEIVED") return WOULD_BLOCK;
-    if (buf.length === 0) return 0;
-    const n = c.write(buf, this.host.now());
+    if (byteLength(buf) === 0) return 0;
+    const now = this.host.now();
+    const n = Array.isArray(buf) ? c.writev(buf, now) : c.write(buf, now);
     return n === 0 ? WOULD_BLOCK : n;
   }
 
@@ -212,4 +203,12 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
     else c.shutdownWrite(now);
     super.close();
   }
+}
+
+/** Bytes in one buffer or in all of several. */
+function byteLength(buf: Uint8Array | readonly Uint8Array[]): number {
+  if (!Array.isArray(buf)) return (buf as Uint8Array).length;
+  let n = 0;
+  for (const b of buf) n += b.length;
+  return n;
 }
