@@ -48,10 +48,26 @@ export interface NativeBinding {
   writev(fd: number, bufs: readonly Uint8Array[]): Ret;
   sendv(fd: number, bufs: readonly Uint8Array[]): Ret;
 
-  /** Opens a TUN interface (IFF_TUN | IFF_NO_PI) named `name` ("" = kernel's choice); the actual name goes to `nameOut`. */
-  tunOpen(path: string, name: string, nameOut: Uint8Array): Ret;
+  /**
+   * Opens a TUN interface (IFF_TUN | IFF_NO_PI) named `name` ("" = kernel's choice); the actual name goes to `nameOut`.
+   * `offload` 1: with a virtio-net header per packet, checksum offload and TSO (read with tunReadOffload, write with tunWriteOffload, tunWriteJoined).
+   */
+  tunOpen(path: string, name: string, nameOut: Uint8Array, offload: number): Ret;
   /** Reads packets until EAGAIN or `max`: packet i at `buf[i * slotSize]`, its length in `lens[i]`; the count. */
   tunReadBatch(fd: number, buf: Uint8Array, slotSize: number, lens: Int32Array, max: number): Ret;
+  /**
+   * tunReadBatch with offloads: packets packed into `buf` (packet i at `offsets[i]`, `lens[i]` bytes; TSO segments
+   * of the kernel whole, up to 64 KiB), checksums the kernel left to the reader completed (`verified[i]` 1 when
+   * packet i's TCP/UDP checksum is known good); reads while TUN_MAX_OFFLOAD_PACKET bytes are left.
+   */
+  tunReadOffload(fd: number, buf: Uint8Array, offsets: Int32Array, lens: Int32Array, verified: Uint8Array, max: number): Ret;
+  /** Writes one packet behind an empty virtio-net header; bytes of the packet written. */
+  tunWriteOffload(fd: number, packet: Uint8Array): Ret;
+  /**
+   * Writes `count` (<= TUN_MAX_JOIN) consecutive TCP segments of one connection (packet i of `staging` ends at
+   * `ends[i]`, `gsoSize` payload bytes each) joined into one GSO packet where their checksums are good; 0 or the first -errno.
+   */
+  tunWriteJoined(fd: number, staging: Uint8Array, ends: Int32Array, count: number, gsoSize: number): Ret;
 
   /** rtnetlink: link up (1) / down (0) / unchanged (-1) and MTU (-1 unchanged). */
   nlLinkSet(name: string, up: number, mtu: number): Ret;
@@ -91,7 +107,7 @@ export type ConstantName =
   | "MSG_DONTWAIT" | "MSG_NOSIGNAL" | "MSG_WAITALL" | "SOMAXCONN"
   | "IP_MULTICAST_TTL" | "IP_MULTICAST_LOOP" | "IP_ADD_MEMBERSHIP" | "IP_DROP_MEMBERSHIP"
   | "IPV6_MULTICAST_LOOP" | "IPV6_ADD_MEMBERSHIP" | "IPV6_DROP_MEMBERSHIP"
-  | "IFNAMSIZ" | "IFA_F_NODAD" | "RTN_LOCAL";
+  | "IFNAMSIZ" | "IFA_F_NODAD" | "RTN_LOCAL" | "TUN_MAX_OFFLOAD_PACKET" | "TUN_MAX_JOIN";
 
 const loadAddon = createRequire(import.meta.url);
 

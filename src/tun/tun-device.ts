@@ -13,6 +13,7 @@ import { parseIp } from "../net/socket-addr.js";
 import { parseCidr } from "../stack/iface/cidr.js";
 import type { Device } from "../stack/iface/device.js";
 import type { RouteConfig } from "../stack/iface/routes.js";
+import { SegmentJoiner } from "./segment-joiner.js";
 
 /** Options for {@link TunDevice}. */
 export interface TunOptions {
@@ -25,6 +26,18 @@ export interface TunOptions {
   mtu?: number;
   /** The clone device to open. Default: `/dev/net/tun`. */
   path?: string;
+  /**
+   * Offloads (default true): TCP crosses the interface in segments of up to
+   * 64 KiB, whatever the MTU, as between Linux and a NIC with TSO and GRO.
+   * The kernel hands over what its TCP sends without cutting it to the MTU
+   * (TSO) and leaves the checksums of its packets to the device, which
+   * computes them; the Stack receives those large segments as they are, as
+   * Linux's TCP receives what GRO merged. Consecutive TCP segments the Stack
+   * sends are joined and handed to the kernel in one write, which its TCP
+   * takes as one segment. Far fewer packets for the same bytes. `false`:
+   * one MTU-sized packet per read and per write.
+   */
+  offload?: boolean;
 }
 
 /** The kernel's side of a TUN interface, for {@link TunDevice.configure}. */
@@ -43,10 +56,12 @@ const DEFAULT_PATH = "/dev/net/tun";
 const DEFAULT_MTU = 1500;
 const MIN_MTU = 68;
 const MAX_MTU = 65535;
-/** Bytes of the batch buffer to aim for; the slot count is kept within MIN_SLOTS..MAX_SLOTS. */
+/** Bytes of the batch buffer to aim for; without offloads the slot count is kept within MIN_SLOTS..MAX_SLOTS. */
 const BATCH_BYTES = 1 << 20;
 const MIN_SLOTS = 8;
 const MAX_SLOTS = 64;
+/** With offloads: packets read in one native call at most (packed into BATCH_BYTES, each up to 64 KiB). */
+const MAX_BATCH = 256;
 /**
  * Packets {@link TunDevice.receive} hands out before it reports none, even if
  * more wait: a flood cannot hold one poll forever. The descriptor stays
@@ -66,17 +81,38 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * Received packets are read in batches: when its buffer is empty,
  * {@link TunDevice.receive} drains the descriptor (up to one buffer of
  * packets) in one native call. A Stack made with a Poll wakes that Poll when
- * the descriptor turns readable. The device does not vouch for checksums
- * (no `checksumsVerified`): a Stack verifies every received packet's.
+ * the descriptor turns readable.
+ *
+ * With offloads (the default, see {@link TunOptions.offload}) TCP segments
+ * of up to 64 KiB cross the interface both ways: the kernel's arrive whole,
+ * their checksums computed by the native reader ({@link TunDevice.checksumsVerified}
+ * tells the Stack which packets need no second check), and TCP segments the
+ * Stack sends back to back are held and handed to the kernel joined (see
+ * {@link TunDevice.transmit}); other packets carry their own checksums,
+ * which the kernel verifies.
  */
 export class TunDevice implements Device {
   /** The interface name the kernel gave. */
   readonly name: string;
   private descriptor: number;
   private mtuBytes: number;
+  /** the batch buffer: without offloads, one slot of `slot` (the MTU) bytes per packet */
   private slot = 0;
   private buf = new Uint8Array(0);
   private lens = new Int32Array(0);
+  private readonly offload: boolean;
+  /** offloads: where each packet starts in `buf`, and whether its TCP/UDP checksum is known to be good (1) */
+  private offsets = new Int32Array(0);
+  private verified = new Uint8Array(0);
+  /** whether the packet receive() last returned had its checksum verified */
+  private lastVerified = false;
+  /** offloads: the TCP segments being joined for one write, and whether a flush is queued */
+  private readonly joiner: SegmentJoiner | null;
+  private flushQueued = false;
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
   /** packets in the buffer, and the next one to hand out */
   private count = 0;
   private next = 0;
@@ -103,8 +139,19 @@ export class TunDevice implements Device {
     }
     if (typeof path !== "string" || path === "") throw new TypeError("TUN clone device path must be a non-empty string");
     if (options.mtu !== undefined) checkMtu(options.mtu);
+    if (options.offload !== undefined && typeof options.offload !== "boolean") throw new TypeError("TUN offload must be a boolean");
+    this.offload = options.offload ?? true;
+    if (this.offload) {
+      this.buf = new Uint8Array(Math.max(BATCH_BYTES, C.TUN_MAX_OFFLOAD_PACKET));
+      this.offsets = new Int32Array(MAX_BATCH);
+      this.lens = new Int32Array(MAX_BATCH);
+      this.verified = new Uint8Array(MAX_BATCH);
+    }
+    this.joiner = this.offload
+      ? new SegmentJoiner({ writeOne: (p) => this.writeOne(p), writeJoined: (s, e, n, gso) => this.writeJoined(s, e, n, gso) }, C.TUN_MAX_JOIN)
+      : null;
     const nameOut = new Uint8Array(C.IFNAMSIZ);
-    const fd = sys.tunOpen(path, name, nameOut);
+    const fd = sys.tunOpen(path, name, nameOut, this.offload ? 1 : 0);
     if (fd < 0) throw openError(-fd, path, name);
     this.descriptor = fd;
     ownFd(this, fd);
@@ -125,6 +172,18 @@ export class TunDevice implements Device {
     return this.mtuBytes;
   }
 
+  /**
+   * Whether the TCP/UDP checksum of the packet {@link TunDevice.receive}
+   * returned last is known to be good, so that a Stack need not sum it
+   * again: with offloads, true for the kernel's own packets (their checksum
+   * was computed by the device from the kernel's data, or checked by the
+   * kernel); false for packets nobody checked, and always false without
+   * offloads.
+   */
+  get checksumsVerified(): boolean {
+    return this.lastVerified;
+  }
+
   /** The descriptor; undefined once closed. */
   get fd(): number | undefined {
     return this.descriptor >= 0 ? this.descriptor : undefined;
@@ -133,16 +192,23 @@ export class TunDevice implements Device {
   /**
    * The next packet the kernel sent through the interface, or null when none
    * waits (also once after a burst of 4096 packets, so a flood cannot hold
-   * one poll forever). The bytes stay valid until the next call. A packet
-   * longer than the buffer slot (the interface's MTU was raised behind the
-   * device's back) is dropped and reported by {@link TunDevice.takeError}
-   * as `EMSGSIZE`; so is a failed read.
+   * one poll forever). The bytes stay valid until the next call. With
+   * offloads a TCP packet may be longer than the MTU (up to 64 KiB: see
+   * {@link TunOptions.offload}). Without, a packet longer than the buffer
+   * slot (the interface's MTU was raised behind the device's back) is
+   * dropped and reported by {@link TunDevice.takeError} as `EMSGSIZE`; so
+   * is a failed read.
    */
   receive(): Uint8Array | null {
     for (;;) {
       if (this.next < this.count) {
         const i = this.next++;
         const len = this.lens[i]!;
+        if (this.offload) {
+          this.lastVerified = this.verified[i] === 1;
+          const at = this.offsets[i]!;
+          return this.buf.subarray(at, at + len);
+        }
         if (len > this.slot) {
           this.error ??= new IoError("EMSGSIZE", `a ${len}-byte packet exceeded the ${this.slot}-byte buffer slot (MTU changed outside TunDevice?)`, "read");
           continue;
@@ -150,12 +216,20 @@ export class TunDevice implements Device {
         const at = i * this.slot;
         return this.buf.subarray(at, at + len);
       }
+      this.lastVerified = false;
+      // the end of a batch: what the Stack sent while it took the batch in goes out now
+      this.flush();
       if (this.descriptor < 0 || this.burst >= MAX_BURST) {
         this.burst = 0;
         return null;
       }
-      if (this.slot !== this.mtuBytes) this.allocate();
-      const n = sys.tunReadBatch(this.descriptor, this.buf, this.slot, this.lens, this.lens.length);
+      let n: number;
+      if (this.offload) {
+        n = sys.tunReadOffload(this.descriptor, this.buf, this.offsets, this.lens, this.verified, MAX_BATCH);
+      } else {
+        if (this.slot !== this.mtuBytes) this.allocate();
+        n = sys.tunReadBatch(this.descriptor, this.buf, this.slot, this.lens, this.lens.length);
+      }
       this.next = 0;
       this.count = n > 0 ? n : 0;
       if (n <= 0) {
@@ -168,13 +242,60 @@ export class TunDevice implements Device {
   }
 
   /**
-   * Hands one IP packet to the kernel (one write). A packet the kernel
-   * refuses (the interface is down: `EIO`) is dropped, as a network device
-   * drops, and reported by {@link TunDevice.takeError}.
+   * Hands one IP packet to the kernel. A packet the kernel refuses (the
+   * interface is down: `EIO`) is dropped, as a network device drops, and
+   * reported by {@link TunDevice.takeError}.
+   *
+   * With offloads, a TCP data segment may wait for the next ones of its
+   * connection, to go out joined with them in one write: until
+   * {@link TunDevice.receive} has handed out the packets it read in one
+   * batch (so while a Stack takes them in), until {@link TunDevice.pollAt} or
+   * {@link TunDevice.flush}, and at the latest until the running JavaScript
+   * task ends (a queued microtask): before a Poll waits, or Node's event
+   * loop moves on. Any other packet sends the held segments first, so the
+   * order is kept.
    */
   transmit(packet: Uint8Array): void {
     if (this.descriptor < 0) return;
-    const r = sys.write(this.descriptor, packet);
+    const joiner = this.joiner;
+    if (joiner === null) return this.writeOne(packet);
+    if (joiner.add(packet)) {
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flushLater);
+      }
+      return;
+    }
+    joiner.flush();
+    this.writeOne(packet);
+  }
+
+  /** Sends the TCP segments {@link TunDevice.transmit} holds, if any. */
+  flush(): void {
+    if (this.joiner?.holding === true) this.joiner.flush();
+  }
+
+  /**
+   * A TUN device has no timed arrivals (its descriptor says when packets
+   * wait): always null. Also sends held segments, since a Poll asks this
+   * of every Stack before it waits.
+   */
+  pollAt(): number | null {
+    this.flush();
+    return null;
+  }
+
+  /** One packet to the kernel. */
+  private writeOne(packet: Uint8Array): void {
+    if (this.descriptor < 0) return;
+    const r = this.offload ? sys.tunWriteOffload(this.descriptor, packet) : sys.write(this.descriptor, packet);
+    if (r < 0) this.error ??= IoError.fromErrno(-r, "write");
+  }
+
+  /** Segments of one connection to the kernel, joined where their checksums are good. */
+  private writeJoined(staging: Uint8Array, ends: Int32Array, count: number, gsoSize: number): void {
+    if (this.descriptor < 0) return;
+    const r = sys.tunWriteJoined(this.descriptor, staging, ends, count, gsoSize);
     if (r < 0) this.error ??= IoError.fromErrno(-r, "write");
   }
 
@@ -226,6 +347,7 @@ export class TunDevice implements Device {
   /** Closes the descriptor, which removes the interface. Idempotent. */
   close(): void {
     if (this.descriptor < 0) return;
+    this.flush();
     const fd = this.descriptor;
     this.descriptor = -1;
     this.count = this.next = 0;
@@ -254,7 +376,7 @@ export class TunDevice implements Device {
     this.mtuBytes = mtu;
   }
 
-  /** (Re)allocates the batch buffer: slots of one MTU, about BATCH_BYTES in all. */
+  /** (Re)allocates the batch buffer without offloads: slots of one MTU, about BATCH_BYTES in all. */
   private allocate(): void {
     const slots = Math.max(MIN_SLOTS, Math.min(MAX_SLOTS, Math.floor(BATCH_BYTES / this.mtuBytes)));
     this.slot = this.mtuBytes;
