@@ -20,7 +20,9 @@ export interface Device {
    * (checksum offload: Linux's CHECKSUM_UNNECESSARY, which a veth pair sets on
    * packets from the local stack), so the stack does not sum them again. The
    * IPv4 header checksum is still verified, as Linux does. Checksums of sent
-   * packets are always computed.
+   * packets are always computed. It may change from packet to packet (a TUN
+   * device with offloads vouches only for what the kernel handed over
+   * unfinished): read it right after {@link receive}.
    */
   readonly checksumsVerified?: boolean;
   /** A descriptor that turns readable when packets wait (kernel-backed devices). */
