@@ -100,6 +100,9 @@ const DUP_THRESH = 3;
 const QUICKACKS = 16;
 const MAX_WINDOW = 0x3fffffff;
 const OUT_OF_WINDOW_ACK_MS = 500;
+/** scratch of {@link TcpConnection.ackOptions}, shared: used at once by every caller */
+const ACK_OPTIONS: TcpOptions = {};
+const SACK_BLOCKS: number[] = [];
 /** bytes of the timestamps option with its padding (RFC 7323 §3, Appendix A) */
 const TIMESTAMP_OPTION = 12;
 
@@ -965,17 +968,23 @@ export class TcpConnection {
     this.emit(flags, seq, 0, flags & RST ? undefined : this.ackOptions(now), now);
   }
 
+  /**
+   * The options of a segment other than a SYN: timestamps, SACK blocks. The
+   * object is shared by all connections and only valid until the next call
+   * (it goes straight into {@link emit}): no allocation per segment.
+   */
   private ackOptions(now: number): TcpOptions | undefined {
-    if (!this.tsOk && !(this.sackOk && !this.assembler.isEmpty())) return undefined;
-    const o: TcpOptions = {};
-    if (this.tsOk) {
-      o.tsVal = this.tsNow(now);
-      o.tsEcr = this.tsRecent;
-    }
-    if (this.sackOk && !this.assembler.isEmpty()) {
-      const flat = this.assembler.sackBlocks(this.tsOk ? 3 : 4);
+    const sack = this.sackOk && !this.assembler.isEmpty();
+    if (!this.tsOk && !sack) return undefined;
+    const o = ACK_OPTIONS;
+    o.tsVal = this.tsOk ? this.tsNow(now) : undefined;
+    o.tsEcr = this.tsOk ? this.tsRecent : undefined;
+    if (sack) {
+      const flat = this.assembler.sackBlocks(this.tsOk ? 3 : 4, SACK_BLOCKS);
       for (let i = 0; i < flat.length; i++) flat[i] = seqAdd(this.rcvNxt, flat[i]!);
       o.sackBlocks = flat;
+    } else {
+      o.sackBlocks = undefined;
     }
     return o;
   }
