@@ -758,7 +758,9 @@ export class TcpConnection {
       if (this.quickAcks > 0) {
         this.quickAcks--;
         this.ackNow = true;
-      } else if (this.unackedSegments >= 2) {
+      } else if (this.unackedSegments >= 2 || seqDiff(this.rcvNxt, this.lastAckSent) > this.mss) {
+        // every second segment, or more than one full-sized segment's worth of bytes (RFC 5681
+        // §4.2; Linux counts bytes: one 64 KiB segment a TUN's offload merged is ACKed at once)
         this.ackNow = true;
       } else if (this.ackDeadline === null) {
         this.ackDeadline = now + this.config.delayedAckMs;

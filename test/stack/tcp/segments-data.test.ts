@@ -81,6 +81,16 @@ describe("ACKing in-order data", () => {
     expect(p.exchange({ flags: "ACK", seq: seq + 4380, ack: 1, data: 1460 })).toEqual([seg("ACK", 1, seq + 5840, W)]);
   });
 
+  it("a lone segment larger than the MSS (a TUN's offload merged it) is ACKed at once, as Linux counts bytes", () => {
+    // the SYN announced MSS 536; the link (MTU 1500) carries more, as a merged segment would be
+    const { p } = open({ mss: 536 });
+    const seq = useQuickAcks(p);
+    expect(p.exchange({ flags: "ACK", seq, ack: 1, data: 500 })).toEqual([]);
+    p.advance(40);
+    expect(p.recv()).toEqual([seg("ACK", 1, seq + 500, W)]);
+    expect(p.exchange({ flags: "ACK", seq: seq + 500, ack: 1, data: 1200 })).toEqual([seg("ACK", 1, seq + 1700, W)]);
+  });
+
   it("a duplicate of data already received draws an immediate ACK, even with an ACK delayed", () => {
     const { p, s } = open();
     const seq = useQuickAcks(p);
