@@ -12,7 +12,8 @@
         "native/watch.c",
         "native/tun.c",
         "native/netlink.c",
-        "native/netns.c"
+        "native/netns.c",
+        "native/fdpass.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]

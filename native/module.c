@@ -11,6 +11,7 @@ static napi_value init(napi_env env, napi_value exports) {
   init_tun(env, exports);
   init_netlink(env, exports);
   init_netns(env, exports);
+  init_fdpass(env, exports);
   return exports;
 }
 

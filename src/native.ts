@@ -85,6 +85,14 @@ export interface NativeBinding {
   /** Moves the calling thread into the network namespace `fd` refers to. */
   netnsEnter(fd: number): Ret;
 
+  /** sendmsg on Unix socket `sock`: `data` (at least 1 byte) with the descriptors `fds` (1..253) as SCM_RIGHTS; bytes sent. */
+  sendFds(sock: number, fds: Int32Array, data: Uint8Array): Ret;
+  /**
+   * recvmsg on Unix socket `sock` into `data`; descriptors that came with the bytes go to `fdsOut` in order
+   * (close-on-exec), unused slots -1 (ones beyond its length are discarded). Bytes read, 0 at end of stream.
+   */
+  recvFds(sock: number, data: Uint8Array, fdsOut: Int32Array): Ret;
+
   watchCreate(epfd: number, callback: () => void): unknown;
   watchStart(watcher: unknown): Ret;
   watchStop(watcher: unknown): Ret;

@@ -72,6 +72,8 @@ const EAGAIN = E.EAGAIN!;
 /** How long {@link TunDevice.configure} waits for IPv6 addresses to become usable. */
 const ADDRESS_WAIT_MS = 2000;
 const pause = new Int32Array(new SharedArrayBuffer(4));
+/** The descriptor {@link TunDevice.fromFd} hands to the constructor instead of opening one. */
+let adopting: { fd: number; name: string } | null = null;
 
 /**
  * A TUN interface (`IFF_TUN | IFF_NO_PI`: every packet is a bare IPv4 or IPv6
@@ -123,6 +125,32 @@ export class TunDevice implements Device {
   private up = false;
   /** IPv6 addresses added that the kernel has not yet been seen to accept as local */
   private pendingV6: Array<{ text: string; bytes: Uint8Array }> = [];
+  /** made by fromFd: the interface may live in another namespace, so it is not configured from here */
+  private readonly adopted: boolean;
+
+  /**
+   * A device around a TUN descriptor opened elsewhere, typically received
+   * from another process (the sandbox helper of `tsmio run`, whose interface
+   * lives in its own network namespace). Takes ownership of `fd`: close()
+   * closes it. `name`, `mtu` (default 1500) and `offload` (default true) must
+   * be what the opener used: offload says whether packets carry a virtio-net
+   * header (IFF_VNET_HDR), which is fixed when the device is opened.
+   * {@link TunDevice.configure} is not available: configure the interface in
+   * its namespace.
+   */
+  static fromFd(fd: number, options: { name: string; mtu?: number; offload?: boolean }): TunDevice {
+    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`fd must be a non-negative integer, got ${String(fd)}`);
+    if (options === null || typeof options !== "object" || typeof options.name !== "string") {
+      throw new TypeError("TunDevice.fromFd needs { name, mtu?, offload? }");
+    }
+    if (options.mtu !== undefined) checkMtu(options.mtu);
+    adopting = { fd, name: options.name };
+    try {
+      return new TunDevice({ mtu: options.mtu, offload: options.offload });
+    } finally {
+      adopting = null;
+    }
+  }
 
   /**
    * Opens `path` (default `/dev/net/tun`) and creates the interface. Throws
@@ -150,6 +178,16 @@ export class TunDevice implements Device {
     this.joiner = this.offload
       ? new SegmentJoiner({ writeOne: (p) => this.writeOne(p), writeJoined: (s, e, n, gso) => this.writeJoined(s, e, n, gso) }, C.TUN_MAX_JOIN)
       : null;
+    const adopted = adopting;
+    adopting = null;
+    this.adopted = adopted !== null;
+    if (adopted !== null) {
+      this.descriptor = adopted.fd;
+      ownFd(this, adopted.fd);
+      this.name = adopted.name;
+      this.mtuBytes = options.mtu ?? DEFAULT_MTU;
+      return;
+    }
     const nameOut = new Uint8Array(C.IFNAMSIZ);
     const fd = sys.tunOpen(path, name, nameOut, this.offload ? 1 : 0);
     if (fd < 0) throw openError(-fd, path, name);
@@ -319,6 +357,7 @@ export class TunDevice implements Device {
   configure(config: TunConfig): void {
     this.live();
     if (config === null || typeof config !== "object") throw new TypeError("configure needs an object { addresses, up, mtu, routes }");
+    if (this.adopted) throw new IoError("EOPNOTSUPP", `TUN device ${this.name} was made from a descriptor: configure the interface where it was opened`, "rtnetlink");
     if (config.mtu !== undefined) this.setMtu(checkMtu(config.mtu));
     for (const a of config.addresses ?? []) {
       const cidr = parseCidr(a);
