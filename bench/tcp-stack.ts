@@ -25,6 +25,7 @@ import { spawnSync } from "node:child_process";
 import { Events, Interest, Link, Poll, SimClock, Stack, TcpListener, TcpStream, Token, WOULD_BLOCK } from "../src/index.js";
 import type { TcpStream as TcpStreamApi } from "../src/net/network.js";
 import type { VirtualTcpStream } from "../src/stack/tcp/socket.js";
+import { MAX_SLICE, checkBytes, patternAt } from "./pattern.js";
 
 if (typeof globalThis.gc !== "function") {
   const r = spawnSync(process.execPath, ["--expose-gc", ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
@@ -49,40 +50,11 @@ const ROUNDS = arg("rounds", 3);
 const OFFLOAD = process.argv.includes("--offload");
 /** Wall-clock limit of one transfer, in case something stalls. */
 const MAX_WALL_MS = 120_000;
-const CHUNK = 256 * 1024;
+const CHUNK = MAX_SLICE;
 
 /** Targets (2 vCPUs): 3 Gbit/s with the large MTU, 1 Gbit/s with Ethernet's. */
 const targetFor = (mtu: number): number => (mtu >= 65520 ? 3 : 1);
 const TARGET_KIB_BEYOND = 4;
-
-// ---- the byte pattern -------------------------------------------------------
-
-/** Pattern period: a prime, so that no segment or chunk size lines up with it. */
-const PERIOD = 1_048_573;
-/** PERIOD bytes of pattern followed by a CHUNK-long copy of its start, so any window is one subarray. */
-const pattern = new Uint8Array(PERIOD + CHUNK);
-for (let i = 0; i < pattern.length; i++) {
-  const j = i % PERIOD;
-  pattern[i] = (Math.imul(j, 0x9e3779b1) >>> 24) ^ (j >>> 12);
-}
-const patternBuf = Buffer.from(pattern.buffer, pattern.byteOffset, pattern.byteLength);
-
-/** The pattern bytes at stream offsets [at, at + n), n <= CHUNK. */
-function patternAt(at: number, n: number): Uint8Array {
-  const o = at % PERIOD;
-  return pattern.subarray(o, o + n);
-}
-
-/** Throws unless `got[0..n)` equals the pattern at stream offset `at` (memcmp). */
-function checkBytes(got: Uint8Array, n: number, at: number): void {
-  const o = at % PERIOD;
-  const g = Buffer.from(got.buffer, got.byteOffset, n);
-  if (g.compare(patternBuf, o, o + n) !== 0) {
-    let i = 0;
-    while (i < n && got[i] === pattern[o + i]) i++;
-    throw new Error(`byte ${at + i} differs: got ${got[i]}, sent ${pattern[o + i]}`);
-  }
-}
 
 // ---- bulk transfer --------------------------------------------------------------
 

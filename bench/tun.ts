@@ -56,9 +56,10 @@ import {
   type Source,
 } from "../src/index.js";
 import type { TcpStream as Stream } from "../src/net/network.js";
+import { MAX_SLICE, checkBytes, patternAt } from "./pattern.js";
 
 const MIB = 1 << 20;
-const CHUNK = 256 * 1024;
+const CHUNK = MAX_SLICE;
 /** Wall-clock limit of one transfer (each side), in case something stalls. */
 const MAX_WALL_MS = 60_000;
 /** How often a transfer loop lets Node's event loop run (signals, child exits). */
@@ -81,35 +82,6 @@ const option = (name: string): string | null => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : null;
 };
-
-// ---- the byte pattern -------------------------------------------------------
-
-/** Pattern period: a prime, so that no segment or chunk size lines up with it. */
-const PERIOD = 1_048_573;
-/** PERIOD bytes of pattern followed by a CHUNK-long copy of its start, so any window is one subarray. */
-const pattern = new Uint8Array(PERIOD + CHUNK);
-for (let i = 0; i < pattern.length; i++) {
-  const j = i % PERIOD;
-  pattern[i] = (Math.imul(j, 0x9e3779b1) >>> 24) ^ (j >>> 12);
-}
-const patternBuf = Buffer.from(pattern.buffer, pattern.byteOffset, pattern.byteLength);
-
-/** The pattern bytes at stream offsets [at, at + n), n <= CHUNK. */
-function patternAt(at: number, n: number): Uint8Array {
-  const o = at % PERIOD;
-  return pattern.subarray(o, o + n);
-}
-
-/** Throws unless `got[0..n)` equals the pattern at stream offset `at` (memcmp). */
-function checkBytes(got: Uint8Array, n: number, at: number): void {
-  const o = at % PERIOD;
-  const g = Buffer.from(got.buffer, got.byteOffset, n);
-  if (g.compare(patternBuf, o, o + n) !== 0) {
-    let i = 0;
-    while (i < n && got[i] === pattern[o + i]) i++;
-    throw new Error(`byte ${at + i} differs: got ${got[i]}, sent ${pattern[o + i]}`);
-  }
-}
 
 // ---- one end of a transfer (the Stack's side and the peer program) ----------
 

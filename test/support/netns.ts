@@ -13,6 +13,12 @@ import { readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { enterFreshNetns, TunDevice } from "../../src/index.js";
 
+/** The addresses the TUN suites use: the kernel's side of the interface and the Stack's. */
+export const KERNEL4 = "10.7.0.1";
+export const KERNEL6 = "fd07::1";
+export const STACK4 = "10.7.0.2";
+export const STACK6 = "fd07::2";
+
 let probed: string | null | undefined;
 
 /**

@@ -18,10 +18,8 @@ import { Random } from "../../src/random.js";
 import { DeviceWrapper } from "../../src/stack/iface/wrapper.js";
 import type { ChildResult } from "../support/netns.js";
 
-export const KERNEL4 = "10.7.0.1";
-export const KERNEL6 = "fd07::1";
-export const STACK4 = "10.7.0.2";
-export const STACK6 = "fd07::2";
+import { KERNEL4, KERNEL6, STACK4, STACK6 } from "../support/netns.js";
+export { KERNEL4, KERNEL6, STACK4, STACK6 };
 
 /** `"ip:port"` for either family. */
 export function hostPort(ip: string, port: number): string {

@@ -25,12 +25,8 @@ import {
 import type { TcpListener, TcpStream as Stream, UdpSocket as Udp } from "../../src/net/network.js";
 import { selectorOf } from "../../src/poll/registry.js";
 import { pattern, same } from "../stack/helpers.js";
-import { netnsSuite, runChild, type ChildResult } from "../support/netns.js";
+import { netnsSuite, runChild, type ChildResult, KERNEL4, KERNEL6, STACK4, STACK6 } from "../support/netns.js";
 
-const KERNEL4 = "10.7.0.1";
-const KERNEL6 = "fd07::1";
-const STACK4 = "10.7.0.2";
-const STACK6 = "fd07::2";
 
 let tun: TunDevice;
 let poll: Poll;

@@ -36,14 +36,10 @@ import {
 } from "../../src/index.js";
 import type { TcpListener as Listener, TcpStream as Stream, UdpSocket as Udp } from "../../src/net/network.js";
 import { pattern, same, tempDir } from "../stack/helpers.js";
-import { netnsSuite, runChild, type ChildResult } from "../support/netns.js";
+import { netnsSuite, runChild, type ChildResult, KERNEL4, KERNEL6, STACK4, STACK6 } from "../support/netns.js";
 import { readPcap } from "../support/pcap.js";
 import { expert, frames, hasTshark, matching, tshark } from "../support/tshark.js";
 
-const KERNEL4 = "10.7.0.1";
-const KERNEL6 = "fd07::1";
-const STACK4 = "10.7.0.2";
-const STACK6 = "fd07::2";
 const IFACE = "tsmio0";
 /** Display filter: packets the Stack sent. */
 const FROM_STACK = `(ip.src == ${STACK4} || ipv6.src == ${STACK6})`;

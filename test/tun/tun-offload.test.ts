@@ -14,7 +14,7 @@ import { internetChecksum, onesSum, pseudoHeaderSum, finishChecksum } from "../.
 import { emitTcp, tcpHeaderLength, TcpFlags } from "../../src/stack/wire/tcp.js";
 import { SegmentJoiner, type JoinedWriter } from "../../src/tun/segment-joiner.js";
 import { ip, ipv4, ipv6, pattern, same } from "../stack/helpers.js";
-import { ipJson, netnsSuite } from "../support/netns.js";
+import { ipJson, netnsSuite, KERNEL4, KERNEL6, STACK4, STACK6 } from "../support/netns.js";
 
 // ---- SegmentJoiner on hand-built segments ---------------------------------------
 
@@ -185,10 +185,6 @@ describe("SegmentJoiner", () => {
 
 // ---- the kernel as the other end ----------------------------------------------------
 
-const KERNEL4 = "10.7.0.1";
-const KERNEL6 = "fd07::1";
-const STACK4 = "10.7.0.2";
-const STACK6 = "fd07::2";
 const MTU = 1500;
 const SIZE = 4 << 20;
 
