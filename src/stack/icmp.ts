@@ -97,8 +97,9 @@ export class Icmp {
     const r = m.check();
     if (!r.ok) return this.counters.drop(`icmpv4:${r.reason}`);
     if (m.type === Icmpv4Type.EchoRequest) {
-      // Linux's default net.ipv4.icmp_echo_ignore_broadcasts = 1 covers multicast too
-      if (!this.iface.isLocal(dst)) return this.counters.drop("icmpv4:echo-to-broadcast");
+      // Linux's default net.ipv4.icmp_echo_ignore_broadcasts = 1 covers multicast too;
+      // a forwarding stack does not answer for the hosts it forwards to
+      if (!this.iface.isLocal(dst)) return this.counters.drop(this.iface.accepts(dst) ? "icmpv4:echo-to-broadcast" : "icmp:echo-not-local");
       if (!this.canReply(src)) return this.counters.drop("icmp:no-route");
       const buf = this.iface.payloadBuffer(4);
       buf.set(m.body, ICMP_HEADER);
@@ -121,6 +122,7 @@ export class Icmp {
     const r = m.check(src, dst);
     if (!r.ok) return this.counters.drop(`icmpv6:${r.reason}`);
     if (m.type === Icmpv6Type.EchoRequest) {
+      if (!this.iface.accepts(dst)) return this.counters.drop("icmp:echo-not-local");
       if (!this.canReply(src)) return this.counters.drop("icmp:no-route");
       // a multicast echo is answered from a unicast address, as Linux does by
       // default (net.ipv6.icmp.echo_ignore_multicast = 0)

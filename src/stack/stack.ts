@@ -17,6 +17,7 @@ import { isBroadcast, isLoopback, isMulticast, isUnspecified, sameIp } from "./i
 import type { Device } from "./iface/device.js";
 import { Interface } from "./iface/interface.js";
 import type { RouteConfig } from "./iface/routes.js";
+import type { StackForwarding } from "./forward.js";
 import { Icmp } from "./icmp.js";
 import { nextHeaderFieldOffset } from "./ip/ipv6-headers.js";
 import { Reassembler } from "./ip/reassembly.js";
@@ -77,6 +78,14 @@ export interface StackOptions {
    * 15), delayed-ACK timeout (40 ms).
    */
   tcp?: Partial<TcpConfig>;
+  /**
+   * Makes this stack the far end of a whole network (a gateway that
+   * terminates connections, as `tsmio run` does): it takes datagrams to any
+   * unicast address, offers SYNs and UDP datagrams that find no listener or
+   * bound socket to these handlers, and answers from the address the peer
+   * asked for. See {@link StackForwarding}.
+   */
+  forward?: StackForwarding;
 }
 
 const MAX_UDP4 = 65535 - 20 - UDP_HEADER;
@@ -99,6 +108,7 @@ export class Stack implements Network, Driver, UdpHost {
   private readonly ip6 = new Ipv6Packet();
   private readonly udp = new UdpPacket();
   private readonly poller: Poll | undefined;
+  private readonly forward: StackForwarding | null;
   private now = 0;
   private closed = false;
 
@@ -112,6 +122,8 @@ export class Stack implements Network, Driver, UdpHost {
     this.random = new Random(seed, "stack");
     this.iface = new Interface(device, options.addresses, options.routes ?? [], this.counters, this.random.u32());
     this.udpPorts = new UdpPorts(new Random(seed, "udp-ports"));
+    this.forward = checkForwarding(options.forward);
+    const forwardTcp = this.forward?.tcp;
     this.tcp = new TcpLayer(this.iface, this.counters, () => this.clock.now(), new Random(seed, "tcp"), {
       state: (c, from, to) => {
         for (const f of this.stateListeners) f({ ...connectionIds(c), from, to });
@@ -119,7 +131,10 @@ export class Stack implements Network, Driver, UdpHost {
       retransmit: (c, seq, length) => {
         for (const f of this.retransmitListeners) f({ ...connectionIds(c), seq, length, stats: c.stats() });
       },
-    }, options.tcp);
+    }, options.tcp, forwardTcp === undefined ? null : {
+      offer: (request) => forwardTcp.call(this.forward, request),
+      unreachable: (packet, how) => this.unreachable(packet, how),
+    });
     this.icmp = new Icmp(this.iface, this.counters, (p, l, lp, r, rp, q, e, f) => this.transportError(p, l, lp, r, rp, q, e, f));
     this.reassembly4 = new Reassembler(options.reassemblyTimeoutMs ?? 30_000, options.reassemblyBytes ?? 4 << 20);
     this.reassembly6 = new Reassembler(options.reassemblyTimeoutMs ?? 60_000, options.reassemblyBytes ?? 4 << 20);
@@ -161,6 +176,34 @@ export class Stack implements Network, Driver, UdpHost {
     const a = toSocketAddr(addr);
     this.live();
     return this.tcp.connect(a);
+  }
+
+  /**
+   * Starts a non-blocking connect to `addr` from `from`, which need not be
+   * one of this stack's addresses (IP_TRANSPARENT): how a forwarding stack
+   * opens a connection on behalf of a host behind it, keeping that host's
+   * address. EADDRINUSE when the four-tuple is taken.
+   */
+  tcpConnectFrom(from: SocketAddrLike, addr: SocketAddrLike): VirtualTcpStream {
+    const f = toSocketAddr(from);
+    const a = toSocketAddr(addr);
+    this.live();
+    return this.tcp.connectFrom(f, a);
+  }
+
+  /**
+   * Sends one UDP datagram from `from`, which need not be one of this
+   * stack's addresses (IP_TRANSPARENT): how a forwarding stack answers from
+   * the address a datagram was sent to. Errors as `sendTo`.
+   */
+  udpSendFrom(from: SocketAddrLike, to: SocketAddrLike, payload: Uint8Array): void {
+    const f = toSocketAddr(from);
+    const t = toSocketAddr(to);
+    if (!(payload instanceof Uint8Array)) throw new TypeError("payload must be a Uint8Array");
+    this.live();
+    if (f.port === 0 || isUnspecified(f.ipBytes())) throw new IoError("EINVAL", "the source needs an address and a port", "sendto");
+    checkUdpSend(f.family, t, payload);
+    this.sendUdp(f.ipBytes(), f.port, t, payload, 64);
   }
 
   /** @internal the TCP layer itself, for tests (a chosen local port, a small backlog) */
@@ -261,7 +304,7 @@ export class Stack implements Network, Driver, UdpHost {
       const martian = this.martian4(src, dst);
       if (martian !== null) return this.counters.drop(`ipv4:${martian}`);
     }
-    if (!this.iface.accepts(dst)) return this.counters.drop("ipv4:not-for-us");
+    if (this.forward === null && !this.iface.accepts(dst)) return this.counters.drop("ipv4:not-for-us");
     let payload = ip.payload;
     // without link padding past Total Length, the packet is the datagram
     const total = ip.totalLength;
@@ -293,7 +336,7 @@ export class Stack implements Network, Driver, UdpHost {
     // Linux ip6_rcv_core: no multicast source; ::1 only on the loopback
     if (isMulticast(src) || (fromDevice && isLoopback(src))) return this.counters.drop("ipv6:martian-source");
     if (fromDevice && isLoopback(dst)) return this.counters.drop("ipv6:martian-destination");
-    if (!this.iface.accepts(dst)) return this.counters.drop("ipv6:not-for-us");
+    if (this.forward === null && !this.iface.accepts(dst)) return this.counters.drop("ipv6:not-for-us");
     let payload = ip.upperPayload;
     const total = IPV6_HEADER + ip.payloadLength;
     let packet = pkt.length === total ? pkt : pkt.subarray(0, total);
@@ -329,13 +372,15 @@ export class Stack implements Network, Driver, UdpHost {
       case IpProtocol.Udp:
         return this.receiveUdp(src, dst, payload, packet, verified);
       case IpProtocol.Tcp:
-        return this.tcp.receive(src, dst, payload, verified);
+        return this.tcp.receive(src, dst, payload, verified, packet);
       case IpProtocol.Icmp:
         return v4 ? this.icmp.receive4(src, dst, payload) : this.counters.drop("ipv6:icmpv4");
       case IpProtocol.Icmpv6:
         return v4 ? this.counters.drop("ipv4:icmpv6") : this.icmp.receive6(src, dst, payload);
       default:
         this.counters.drop(`ip:protocol-${protocol}`);
+        // a forwarding stack answers for its own addresses only
+        if (!this.iface.accepts(dst)) return;
         if (v4) this.icmp.sendError(packet, Icmpv4Type.DestinationUnreachable, Icmpv4Unreachable.Protocol, "protocol-unreachable", this.now);
         else {
           // the pointer names the Next Header field that holds the unknown value (RFC 4443 §3.4)
@@ -364,7 +409,9 @@ export class Stack implements Network, Driver, UdpHost {
     const u = this.udp.reset(datagram);
     const r = u.check(src, dst, verified);
     if (!r.ok) return this.counters.drop(`udp:${r.reason}`);
-    const sock = this.udpPorts.lookup(dst, u.dstPort, src, u.srcPort);
+    // a forwarding stack's sockets take datagrams to its own addresses only
+    const sock = this.forward === null || this.iface.accepts(dst) ? this.udpPorts.lookup(dst, u.dstPort, src, u.srcPort) : null;
+    if (sock === null && this.forward?.udp !== undefined && this.forward.udp(u.payload, this.senderAddr(src, u.srcPort), SocketAddr.fromBytes(dst, u.dstPort))) return;
     if (sock === null) {
       this.counters.drop("udp:no-socket");
       const v4 = src.length === 4;
@@ -418,17 +465,32 @@ export class Stack implements Network, Driver, UdpHost {
     this.live();
     const local = sock.localAddr();
     const to = dst.ipBytes();
-    const family = local.family;
-    if (dst.family !== family) throw new IoError(family === 4 ? "EAFNOSUPPORT" : "ENETUNREACH", undefined, "sendto");
-    if (payload.length > (family === 4 ? MAX_UDP4 : MAX_UDP6)) throw new IoError("EMSGSIZE", undefined, "sendto");
-    if (dst.port === 0) throw new IoError("EINVAL", undefined, "sendto");
+    checkUdpSend(local.family, dst, payload);
     if (this.iface.isBroadcast(to) && !sock.broadcast()) throw new IoError("EACCES", undefined, "sendto");
     let from = local.ipBytes();
     if (isUnspecified(from)) from = this.iface.sourceFor(to);
+    this.sendUdp(from, local.port, dst, payload, sock.ttl());
+  }
+
+  /** Emits one UDP datagram, checked by {@link checkUdpSend}. */
+  private sendUdp(from: Uint8Array, fromPort: number, dst: SocketAddr, payload: Uint8Array, ttl: number): void {
+    const family = from.length === 4 ? 4 : 6;
+    const to = dst.ipBytes();
     const buf = this.iface.payloadBuffer(family);
     buf.set(payload, UDP_HEADER);
-    const n = emitUdp(buf, { srcPort: local.port, dstPort: dst.port }, payload.length, from, to);
-    this.iface.send(from, to, IpProtocol.Udp, n, sock.ttl());
+    const n = emitUdp(buf, { srcPort: fromPort, dstPort: dst.port }, payload.length, from, to);
+    this.iface.send(from, to, IpProtocol.Udp, n, ttl);
+  }
+
+  /** ICMP destination unreachable about `packet` (a forwarded SYN refused): host unreachable or administratively prohibited. */
+  private unreachable(packet: Uint8Array, how: "unreachable" | "prohibited"): void {
+    if (packet[0]! >> 4 === 4) {
+      const code = how === "unreachable" ? Icmpv4Unreachable.Host : Icmpv4Unreachable.CommunicationProhibited;
+      this.icmp.sendError(packet, Icmpv4Type.DestinationUnreachable, code, `${how}`, this.clock.now());
+    } else {
+      const code = how === "unreachable" ? Icmpv6Unreachable.Address : Icmpv6Unreachable.AdminProhibited;
+      this.icmp.sendError(packet, Icmpv6Type.DestinationUnreachable, code, `${how}`, this.clock.now());
+    }
   }
 
   /** @internal */
@@ -466,6 +528,23 @@ export interface TcpRetransmitEvent {
   seq: number;
   length: number;
   stats: TcpStats;
+}
+
+/** sendto's checks of a UDP datagram from a socket of `family` to `dst` (Linux udp_sendmsg order). */
+function checkUdpSend(family: 4 | 6, dst: SocketAddr, payload: Uint8Array): void {
+  if (dst.family !== family) throw new IoError(family === 4 ? "EAFNOSUPPORT" : "ENETUNREACH", undefined, "sendto");
+  if (payload.length > (family === 4 ? MAX_UDP4 : MAX_UDP6)) throw new IoError("EMSGSIZE", undefined, "sendto");
+  if (dst.port === 0) throw new IoError("EINVAL", undefined, "sendto");
+}
+
+/** Checks the forwarding handlers given to a Stack. */
+function checkForwarding(f: StackForwarding | undefined): StackForwarding | null {
+  if (f === undefined) return null;
+  if (f === null || typeof f !== "object") throw new TypeError("forward must be an object { tcp?, udp? }");
+  for (const k of ["tcp", "udp"] as const) {
+    if (f[k] !== undefined && typeof f[k] !== "function") throw new TypeError(`forward.${k} must be a function`);
+  }
+  return f;
 }
 
 /** The earlier of two optional times. */

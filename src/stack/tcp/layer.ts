@@ -19,6 +19,7 @@ import { seqAdd } from "./seq.js";
 import { VirtualTcpStream } from "./socket.js";
 import { ConnectionTable } from "./table.js";
 import { COOKIE_MAX_AGE, COOKIE_TICK_MS, SynCookies, cookieMss, decodeTsOptions, encodeTsOptions, type FourTuple } from "./syn-cookie.js";
+import { MAX_PENDING_FORWARDS, type TcpForwardRequest } from "../forward.js";
 
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_HIGH = 60999;
@@ -35,6 +36,12 @@ export interface TcpEvents {
   retransmit(conn: TcpConnection, seq: number, length: number): void;
 }
 
+/** A forwarding stack's TCP side (see forward.ts): the handler, and how to send ICMP about a SYN's datagram. */
+export interface TcpForwarding {
+  offer(request: TcpForwardRequest): void;
+  unreachable(packet: Uint8Array, how: "unreachable" | "prohibited"): void;
+}
+
 export class TcpLayer implements TcpHost, ListenerHost {
   private readonly conns = new ConnectionTable();
   /** connections that may have a timer armed: the only ones timer scans visit */
@@ -45,6 +52,8 @@ export class TcpLayer implements TcpHost, ListenerHost {
   private readonly seg = new TcpPacket();
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
+  /** SYNs offered for forwarding and not yet decided, by four-tuple */
+  private readonly pendingForwards = new Set<string>();
   readonly config: TcpConfig;
 
   constructor(
@@ -54,6 +63,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
     private readonly random: Random,
     private readonly events: TcpEvents,
     config: Partial<TcpConfig> = {},
+    private readonly forwarding: TcpForwarding | null = null,
   ) {
     this.config = checkConfig({ ...DEFAULT_CONFIG, ...config });
     this.isn = new IsnGenerator(random);
@@ -91,9 +101,29 @@ export class TcpLayer implements TcpHost, ListenerHost {
       throw new IoError("EINVAL", `bad local port ${localPort}`, "connect");
     }
     if (localPort !== undefined && this.portInUse(local, localPort)) throw new IoError("EADDRINUSE", undefined, "connect");
-    const port = localPort ?? this.freePort(local);
+    return this.activeOpen(this.ownAddress(local), localPort ?? this.freePort(local), addr);
+  }
+
+  /**
+   * Starts an active open to `addr` from `from`, an address that need not be
+   * ours (a forwarding stack speaking for a host behind it, as with
+   * IP_TRANSPARENT). EADDRINUSE when that four-tuple is taken.
+   */
+  connectFrom(from: SocketAddr, addr: SocketAddr): VirtualTcpStream {
+    const remote = addr.ipBytes();
+    const local = from.ipBytes();
+    if (addr.port === 0 || isUnspecified(remote)) throw new IoError("ECONNREFUSED", undefined, "connect");
+    if (from.port === 0 || isUnspecified(local)) throw new IoError("EINVAL", "the source needs an address and a port", "connect");
+    if (local.length !== remote.length) throw new IoError("EAFNOSUPPORT", undefined, "connect");
+    if (!this.iface.routable(remote)) throw new IoError("ENETUNREACH", undefined, "connect");
+    if (this.conns.get(local, from.port, remote, addr.port) !== undefined) throw new IoError("EADDRINUSE", undefined, "connect");
+    return this.activeOpen(local.slice(), from.port, addr);
+  }
+
+  private activeOpen(local: Uint8Array, port: number, addr: SocketAddr): VirtualTcpStream {
+    const remote = addr.ipBytes();
     const now = this.now();
-    const c = this.newConnection(local, port, remote, addr.port);
+    const c = new TcpConnection(this, local, port, remote.slice(), addr.port, this.config, this.random.u32());
     c.setMss(this.mssFor(remote));
     const stream = new VirtualTcpStream(this, c);
     this.conns.add(c);
@@ -138,8 +168,12 @@ export class TcpLayer implements TcpHost, ListenerHost {
 
   // ---- arriving segments ------------------------------------------------------
 
-  /** A segment from `src` to `dst`; `checksumVerified`: the device vouched for its checksum. */
-  receive(src: Uint8Array, dst: Uint8Array, segment: Uint8Array, checksumVerified = false): void {
+  /**
+   * A segment from `src` to `dst`; `checksumVerified`: the device vouched
+   * for its checksum; `packet`: the IP datagram that carried it (for ICMP
+   * about a forwarded SYN).
+   */
+  receive(src: Uint8Array, dst: Uint8Array, segment: Uint8Array, checksumVerified = false, packet?: Uint8Array): void {
     const seg = this.seg.reset(segment);
     const r = seg.check(src, dst, checksumVerified);
     if (!r.ok) return this.counters.drop(`tcp:${r.reason}`);
@@ -157,6 +191,9 @@ export class TcpLayer implements TcpHost, ListenerHost {
     }
     const l = this.listenerFor(dst, seg.dstPort);
     if (l !== null && seg.syn && !seg.ack && !seg.rst) return this.passiveOpen(l, seg, src, dst, now);
+    if (l === null && this.forwarding !== null && seg.syn && !seg.ack && !seg.rst) {
+      return this.offerForward(this.forwarding, segment, src, dst, packet ?? segment);
+    }
     if (l !== null && !seg.rst && !seg.syn && seg.ack) {
       if (now - l.lastCookieAt <= COOKIE_CHECK_MS) return this.cookieOpen(l, seg, src, dst, now);
       // an ACK for a half-open connection the listener no longer has (RFC 9293 §3.10.7.2)
@@ -177,7 +214,8 @@ export class TcpLayer implements TcpHost, ListenerHost {
       const ip = l.local.ipBytes();
       if (ip.length !== dst.length) continue;
       if (sameIp(ip, dst)) return l;
-      if (isUnspecified(ip)) wildcard = l;
+      // a forwarding stack takes segments to any address: a wildcard listens on its own ones only
+      if (isUnspecified(ip) && this.iface.isLocal(dst)) wildcard = l;
     }
     return wildcard;
   }
@@ -253,6 +291,50 @@ export class TcpLayer implements TcpHost, ListenerHost {
     // reaching ESTABLISHED (below) moves it to the listener's accept queue, see stateChanged
     this.halfOpen.set(c, l);
     c.acceptCookie(seg, iss, { ...opts, mss: Math.min(mss, this.mssFor(src)), timestamps: seg.hasTimestamps }, now);
+  }
+
+  /**
+   * Offers a SYN that nobody listens for to the forwarding handler (see
+   * forward.ts). The SYN and its datagram are copied: the decision may come
+   * later, from outside the stack's poll. Its retransmissions are dropped
+   * until then.
+   */
+  private offerForward(forwarding: TcpForwarding, segment: Uint8Array, src: Uint8Array, dst: Uint8Array, packet: Uint8Array): void {
+    const seg = this.seg;
+    const key = `${src.join(",")}/${seg.srcPort}>${dst.join(",")}/${seg.dstPort}`;
+    if (this.pendingForwards.has(key)) return this.counters.drop("tcp:forward-pending");
+    if (this.pendingForwards.size >= MAX_PENDING_FORWARDS) return this.counters.drop("tcp:forward-queue-full");
+    this.pendingForwards.add(key);
+    const syn = segment.slice();
+    const datagram = packet.slice();
+    const local = dst.slice();
+    const remote = src.slice();
+    const localAddr = SocketAddr.fromBytes(local, seg.dstPort);
+    const remoteAddr = SocketAddr.fromBytes(remote, seg.srcPort);
+    const decide = (what: string): TcpPacket => {
+      if (!this.pendingForwards.delete(key)) throw new IoError("EINVAL", "the connection request was already decided", what);
+      return new TcpPacket().reset(syn);
+    };
+    forwarding.offer({
+      local: localAddr,
+      remote: remoteAddr,
+      accept: () => {
+        const s = decide("accept");
+        if (this.conns.get(local, s.dstPort, remote, s.srcPort) !== undefined) throw new IoError("EADDRINUSE", undefined, "accept");
+        const now = this.now();
+        const c = new TcpConnection(this, local, s.dstPort, remote, s.srcPort, this.config, this.random.u32());
+        this.conns.add(c);
+        const stream = new VirtualTcpStream(this, c);
+        c.accept(s, this.isn.next(local, s.dstPort, remote, s.srcPort, now), this.mssFor(remote), now);
+        return stream;
+      },
+      refuse: (how = "reset") => {
+        const s = decide("refuse");
+        if (how === "reset") this.resetFor(s, remote, local);
+        else if (how === "unreachable" || how === "prohibited") forwarding.unreachable(datagram, how);
+        else throw new TypeError(`refuse: "reset", "unreachable" or "prohibited", got ${String(how)}`);
+      },
+    });
   }
 
   /** RFC 9293 §3.10.7.1: the reset for a segment that belongs to no connection. */
