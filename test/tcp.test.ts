@@ -302,6 +302,26 @@ for (const b of backends) {
       expect(server.read(new Uint8Array(16))).toBe(0);
     });
 
+    it("linger_zero_close_resets", () => {
+      const poll = own(b.newPoll());
+      const events = new Events(16);
+      const listener = listen(b);
+      const client = connect(b, listener.localAddr());
+      poll.registry().register(listener, Token(0), R);
+      poll.registry().register(client, Token(1), RW);
+      const server = acceptOnEvent(poll, events, listener, Token(0));
+      expect(() => client.setLinger(-1)).toThrow(TypeError);
+      expect(() => client.setLinger(1.5)).toThrow(TypeError);
+      client.setLinger(5);
+      client.setLinger(null);
+      client.setLinger(0);
+      // nothing unread on either side: only SO_LINGER 0 makes this close a reset
+      client.close();
+      poll.registry().register(server, Token(3), R);
+      expectEvents(poll, events, [{ token: Token(3), readiness: { readable: true } }]);
+      expect(ioErrorCode(() => server.read(new Uint8Array(16)))).toBe("ECONNRESET");
+    });
+
     it("connect_error", () => {
       const poll = own(b.newPoll());
       const events = new Events(16);

@@ -157,6 +157,13 @@ export function shutdownHow(how: "read" | "write" | "both"): number {
   }
 }
 
+/** Throws `TypeError` unless `seconds` is null or an SO_LINGER time (an integer in 0..2^31-1). */
+export function checkLinger(seconds: number | null): void {
+  if (seconds !== null && (!Number.isInteger(seconds) || seconds < 0 || seconds > 0x7fffffff)) {
+    throw new TypeError(`linger must be null or a whole number of seconds >= 0, got ${String(seconds)}`);
+  }
+}
+
 /** Throws `TypeError` unless `n` is a TTL / hop limit in 1..255. */
 export function checkTtl(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 255) throw new TypeError(`ttl must be an integer in 1..255, got ${String(n)}`);

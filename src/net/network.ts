@@ -46,6 +46,13 @@ export interface TcpStream extends Source {
   setKeepalive(keepalive: Partial<TcpKeepalive> | null): void;
   /** The keepalive settings, or null when keepalive is off. */
   keepalive(): TcpKeepalive | null;
+  /**
+   * SO_LINGER: with `0`, `close()` aborts the connection with a RST instead
+   * of a FIN (how a relay passes a reset on); `null` (the default) restores
+   * the graceful close. A positive time makes a kernel socket's close wait
+   * for its data to be sent; a virtual socket's close never blocks.
+   */
+  setLinger(seconds: number | null): void;
   setTtl(ttl: number): void;
   ttl(): number;
   takeError(): IoError | null;

@@ -4,7 +4,7 @@ import { check, checkIo, WOULD_BLOCK, type WouldBlock } from "../error.js";
 import type { Family, SocketAddr } from "./socket-addr.js";
 import { decodeInet, encodeInet, scratch } from "./sockaddr.js";
 import { InetSocket, inetTtl, openBound, openSocket, setInetTtl } from "./inet.js";
-import { StreamSocket } from "./fd-source.js";
+import { StreamSocket, checkLinger } from "./fd-source.js";
 import type { TcpListener, TcpStream } from "./network.js";
 import { keepaliveSettings, type TcpKeepalive } from "./keepalive.js";
 
@@ -89,6 +89,11 @@ export class KernelTcpStream extends StreamSocket<SocketAddr> implements TcpStre
 
   keepalive(): TcpKeepalive | null {
     return this.getOpt(C.SOL_SOCKET, C.SO_KEEPALIVE) === 0 ? null : this.keepaliveTimes();
+  }
+
+  setLinger(seconds: number | null): void {
+    checkLinger(seconds);
+    check(sys.setLinger(this.fd, seconds === null ? 0 : 1, seconds ?? 0), "setsockopt");
   }
 
   /** The kernel's TCP_KEEPIDLE, TCP_KEEPINTVL (seconds, as ms) and TCP_KEEPCNT. */

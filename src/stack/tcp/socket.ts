@@ -4,7 +4,7 @@
  * flags as a Linux TCP socket in the same state.
  */
 import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
-import { checkBuf, checkBufs, checkTtl, shutdownHow } from "../../net/fd-source.js";
+import { checkBuf, checkBufs, checkLinger, checkTtl, shutdownHow } from "../../net/fd-source.js";
 import { keepaliveSettings, type TcpKeepalive } from "../../net/keepalive.js";
 import type { TcpStream } from "../../net/network.js";
 import { SocketAddr } from "../../net/socket-addr.js";
@@ -24,6 +24,8 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
   private peer: SocketAddr | null = null;
   /** the keepalive times last set, kept while keepalive is off */
   private keepaliveTimes: TcpKeepalive | null = null;
+  /** SO_LINGER 0: close() resets */
+  private resetOnClose = false;
 
   /** @internal */
   constructor(
@@ -159,6 +161,12 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
     return k === null ? null : { ...k };
   }
 
+  setLinger(seconds: number | null): void {
+    checkLinger(seconds);
+    this.live();
+    this.resetOnClose = seconds === 0;
+  }
+
   /** The Stack's keepalive settings (`tcp.keepaliveIdleMs` & co.). */
   private configuredKeepalive(): TcpKeepalive {
     const c = this.conn.config;
@@ -198,7 +206,7 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
     const now = this.host.now();
     c.onWake = () => {};
     c.orphaned(now);
-    if (c.rcvBuf.length > 0) c.abort(now);
+    if (c.rcvBuf.length > 0 || this.resetOnClose) c.abort(now);
     else if (c.state === "SYN-SENT" || c.state === "SYN-RECEIVED") c.abort(now);
     else c.shutdownWrite(now);
     super.close();
