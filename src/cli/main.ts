@@ -1,27 +1,77 @@
 #!/usr/bin/env node
 /**
- * The `tsmio` command. Subcommands arrive with the stack (`run`, `lab`,
- * `playground`); today it answers `--help` and `--version`.
+ * The `tsmio` command: `run` (a command with a network of its own),
+ * `--help`, `--version`. Misuse and impossible setups print one line and
+ * exit with 2.
  */
 import { readFileSync } from "node:fs";
+import { IoError } from "../error.js";
+import { runCommand } from "./run.js";
+import { UsageError, parseRunArgs } from "./run-options.js";
 
 const USAGE = `usage:
-  tsmio run [--mtu N] [--host-loopback] [-p [IP:]HOSTPORT:PORT[/udp]]... [--outbound all|none|CIDR,...]
-            [--dns IP] [--pcap FILE] [--stats] -- CMD ARGS...
+  tsmio run [OPTIONS] [--] CMD ARGS...
   tsmio lab N
   tsmio playground
   tsmio --help | --version
 
-Available in this version: --help, --version. The other commands come with the
-userspace stack and are not in this build yet.`;
+tsmio run [--mtu N] [--host-loopback] [-p [IP:]HOSTPORT:PORT[/udp]]... [--outbound all|none|CIDR,...]
+          [--dns IP] [--pcap FILE] [--stats] -- CMD ARGS...
+  Runs CMD in a network namespace of its own whose interface (tsmio0) is a TUN
+  device driven by tsmio's userspace TCP/IP stack. Inside the namespace:
+    address   10.0.2.100/24   fd00::100/64
+    gateway   10.0.2.2        fd00::2
+    DNS       10.0.2.3 (port 53, UDP and TCP)
+  TCP and UDP from CMD are relayed through host sockets to the same destination.
+  Options take a value as the next word or after '=' (--mtu=9000). Options end at
+  '--' or at the first word not starting with '-'.
+
+  --mtu N            MTU of the namespace's interface, 1280..65535 (IPv6 needs at
+                     least 1280). Default: 65520.
+  --host-loopback    Let the gateway reach the host's loopback: 10.0.2.2 goes to
+                     127.0.0.1 and fd00::2 to ::1. Default: off.
+  -p, --publish [IP:]HOSTPORT:PORT[/udp]
+                     Listen on host port HOSTPORT and forward to PORT inside the
+                     namespace (on 10.0.2.100 / fd00::100). IP is 127.0.0.1
+                     unless given; write IPv6 in brackets: [::1]:8080:80.
+                     Protocol tcp unless /udp. Repeatable.
+  --outbound all|none|CIDR,...
+                     Destinations CMD may reach: all, none, or a comma list of
+                     prefixes and addresses (10.0.0.0/8,fd00::/8,192.0.2.7).
+                     Others are refused at once (TCP reset, ICMP unreachable).
+                     Default: all.
+  --dns IP           Forward the DNS at 10.0.2.3 to IP. Default: the
+                     nameservers of the host's /etc/resolv.conf.
+  --pcap FILE        Capture the namespace's traffic to FILE (pcap format).
+  --stats            Print per-flow byte counts when CMD exits.
+  Exits with CMD's exit code; a command-line mistake exits with code 2.
+
+tsmio lab N          A teaching lab (not in this build yet).
+tsmio playground     An interactive playground (not in this build yet).`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
 }
 
-function main(argv: string[]): number {
+/** `tsmio run ARGS`: the command's exit status, or 2 for a misuse or a setup that cannot be made. */
+async function run(argv: string[]): Promise<number> {
+  if (argv[0] === "--help" || argv[0] === "-h") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    return await runCommand(parseRunArgs(argv), (line) => process.stderr.write(`tsmio: ${line}\n`));
+  } catch (e) {
+    if (!(e instanceof UsageError) && !(e instanceof IoError)) throw e;
+    process.stderr.write(`tsmio: ${e.message}\n`);
+    return 2;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
+  if (cmd === "run") return run(argv.slice(1));
   if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(`${USAGE}\n`);
     return cmd === undefined ? 2 : 0;
@@ -34,4 +84,4 @@ function main(argv: string[]): number {
   return 2;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
