@@ -9,19 +9,22 @@ import { IoError, WOULD_BLOCK } from "../../src/error.js";
 import type { TcpForwardRequest } from "../../src/stack/forward.js";
 import type { Stack } from "../../src/stack/stack.js";
 import type { VirtualTcpStream } from "../../src/stack/tcp/socket.js";
-import { echoRequest, pair, pattern, type Pair } from "./helpers.js";
+import { Tracer } from "../../src/stack/iface/index.js";
+import { TcpPacket } from "../../src/stack/wire/index.js";
+import { echoRequest, ip, pair, pattern, type Pair } from "./helpers.js";
 
 interface World extends Pair {
   requests: TcpForwardRequest[];
   datagrams: Array<{ data: Uint8Array; from: string; to: string }>;
 }
 
-/** Client a routes everything via b; b forwards. `udpVerdict` says whether b takes datagrams. */
-function world(udpVerdict = true): World {
+/** Client a routes everything via b; b forwards. `udpVerdict` says whether b takes datagrams; `trace` sees b's packets. */
+function world(udpVerdict = true, trace?: (dir: "rx" | "tx", packet: Uint8Array) => void): World {
   const requests: TcpForwardRequest[] = [];
   const datagrams: World["datagrams"] = [];
   const p = pair({
     a: { routes: [{ dest: "0.0.0.0/0", via: "10.0.0.2" }, { dest: "::/0", via: "fd00::2" }] },
+    wrapB: trace === undefined ? undefined : (d) => new Tracer(d, trace),
     b: {
       forward: {
         tcp: (r) => requests.push(r),
@@ -99,6 +102,26 @@ describe("forwarding stack: TCP", () => {
       expect(Uint8Array.from(gotDown)).toEqual(down);
     });
   }
+
+  it("the SYN-ACK grants what the SYN asked for: MSS, window scale, SACK, timestamps", () => {
+    const synAcks: TcpPacket[] = [];
+    const w = world(true, (dir, packet) => {
+      if (dir !== "tx" || packet[9] !== 6) return;
+      const seg = new TcpPacket().reset(packet.slice(20));
+      if (!seg.check(ip("192.0.2.7"), ip("10.0.0.1")).ok) throw new Error("bad segment");
+      if (seg.syn && seg.ack) synAcks.push(seg);
+    });
+    w.a.tcpConnect("192.0.2.7:86");
+    w.run(1);
+    w.requests[0]!.accept();
+    w.run(1);
+    expect(synAcks).toHaveLength(1);
+    const s = synAcks[0]!;
+    expect(s.mss).toBe(1460);
+    expect(s.windowScale).toBeGreaterThan(0);
+    expect(s.sackPermitted).toBe(true);
+    expect(s.hasTimestamps).toBe(true);
+  });
 
   it("refuse() answers with a RST: the client's connect fails with ECONNREFUSED", () => {
     const w = world();

@@ -313,7 +313,10 @@ export class TcpLayer implements TcpHost, ListenerHost {
     const remoteAddr = SocketAddr.fromBytes(remote, seg.srcPort);
     const decide = (what: string): TcpPacket => {
       if (!this.pendingForwards.delete(key)) throw new IoError("EINVAL", "the connection request was already decided", what);
-      return new TcpPacket().reset(syn);
+      // checked on arrival: this parses its options again
+      const s = new TcpPacket().reset(syn);
+      s.check(remote, local, true);
+      return s;
     };
     forwarding.offer({
       local: localAddr,
