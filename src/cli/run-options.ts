@@ -13,6 +13,7 @@
  * CMD itself starts with `-`. `-p` may be repeated; giving any other option
  * with a value twice is an error, as is a flag given a value.
  */
+import type { PublishedPort } from "../relay/relay.js";
 import { formatIp, parseIp } from "../net/socket-addr.js";
 import { OutboundPolicy } from "../relay/outbound-policy.js";
 
@@ -24,16 +25,6 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
-/** A host port published into the namespace (`-p`). */
-export interface PublishSpec {
-  /** The host address listened on, canonical: `"127.0.0.1"` unless given. */
-  hostIp: string;
-  /** The host port listened on, 1..65535. */
-  hostPort: number;
-  /** The port connected to in the namespace (on 10.0.2.100 or fd00::100), 1..65535. */
-  port: number;
-  protocol: "tcp" | "udp";
-}
 
 /** What `tsmio run` was asked to do. */
 export interface RunOptions {
@@ -42,7 +33,7 @@ export interface RunOptions {
   /** Whether the gateway (10.0.2.2, fd00::2) reaches the host's loopback (127.0.0.1, ::1); off unless `--host-loopback`. */
   hostLoopback: boolean;
   /** The published ports, in command-line order. */
-  publish: PublishSpec[];
+  publish: PublishedPort[];
   /** The destinations the command may reach: all unless `--outbound`. */
   outbound: OutboundPolicy;
   /** The nameserver the DNS at 10.0.2.3 forwards to (`--dns`, canonical), or null for those of /etc/resolv.conf. */
@@ -170,7 +161,7 @@ function parseMtu(value: string): number {
  * `[IPV6]:HOSTPORT:PORT`, each optionally followed by `/tcp` (the default) or
  * `/udp`. Ports are 1..65535.
  */
-function parsePublish(spec: string): PublishSpec {
+function parsePublish(spec: string): PublishedPort {
   const bad = (why: string): UsageError =>
     new UsageError(`invalid -p '${spec}': ${why}; expected [IP:]HOSTPORT:PORT[/udp], e.g. 8080:80 or [::1]:5353:53/udp`);
   const m = /^(?:(\[[^\]]*\]|[^:[\]]*):)?([^:]*):([^:/]*)(?:\/(.*))?$/.exec(spec);
@@ -209,7 +200,7 @@ function port(text: string, what: string, bad: (why: string) => UsageError): num
  * wildcard covering the other (0.0.0.0 covers IPv4; :: covers both families,
  * as a Linux socket on :: accepts IPv4 too unless net.ipv6.bindv6only is set).
  */
-function addPublish(list: PublishSpec[], spec: PublishSpec): void {
+function addPublish(list: PublishedPort[], spec: PublishedPort): void {
   const family = (ip: string): 4 | 6 => (ip.includes(":") ? 6 : 4);
   const covers = (a: string, b: string): boolean => a === "::" || (a === "0.0.0.0" && family(b) === 4);
   const clash = list.find(
@@ -219,7 +210,7 @@ function addPublish(list: PublishSpec[], spec: PublishSpec): void {
       (p.hostIp === spec.hostIp || covers(p.hostIp, spec.hostIp) || covers(spec.hostIp, p.hostIp)),
   );
   if (clash) {
-    const where = (p: PublishSpec): string => (family(p.hostIp) === 6 ? `[${p.hostIp}]` : p.hostIp) + `:${p.hostPort}`;
+    const where = (p: PublishedPort): string => (family(p.hostIp) === 6 ? `[${p.hostIp}]` : p.hostIp) + `:${p.hostPort}`;
     throw new UsageError(`-p ${where(spec)}/${spec.protocol} clashes with -p ${where(clash)}/${clash.protocol}: both listen on host ${spec.protocol} port ${spec.hostPort}`);
   }
   list.push(spec);

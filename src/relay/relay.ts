@@ -31,10 +31,11 @@ import { UdpFlows } from "./udp-flows.js";
 
 /** A host port published into the sandbox (`-p [IP:]HOSTPORT:PORT[/udp]`). */
 export interface PublishedPort {
-  /** the host address to listen on, and its port */
+  /** The host address listened on, canonical (`"127.0.0.1"` unless `-p` names one). */
   hostIp: string;
+  /** The host port listened on, 1..65535. */
   hostPort: number;
-  /** the sandbox's port the connections and datagrams go to */
+  /** The port connected to in the sandbox (on 10.0.2.100 or fd00::100), 1..65535. */
   port: number;
   protocol: "tcp" | "udp";
 }

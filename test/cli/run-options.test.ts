@@ -5,7 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseRunArgs, UsageError, type PublishSpec } from "../../src/cli/run-options.js";
+import { parseRunArgs, UsageError } from "../../src/cli/run-options.js";
+import type { PublishedPort } from "../../src/relay/relay.js";
 import { OutboundPolicy } from "../../src/relay/outbound-policy.js";
 
 /** The UsageError `argv` gives (fails when it gives none or another error). */
@@ -23,7 +24,7 @@ function usage(argv: string[]): string {
   throw new Error(`no UsageError for ${JSON.stringify(argv)}`);
 }
 
-const publish = (...specs: string[]): PublishSpec[] => parseRunArgs(specs.flatMap((s) => ["-p", s]).concat("--", "true")).publish;
+const publish = (...specs: string[]): PublishedPort[] => parseRunArgs(specs.flatMap((s) => ["-p", s]).concat("--", "true")).publish;
 
 describe("parseRunArgs", () => {
   it("defaults", () => {
