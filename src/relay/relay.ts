@@ -9,6 +9,7 @@
  * connections into the sandbox from the client's address.
  */
 import { IoError } from "../error.js";
+import { sys } from "../native.js";
 import type { Device } from "../stack/iface/device.js";
 import type { Event } from "../poll/event.js";
 import { Interest } from "../poll/interest.js";
@@ -209,7 +210,7 @@ export class Relay {
     try {
       source = p.protocol === "tcp" ? KernelTcp.bind(host) : KernelUdp.bind(host);
     } catch (e) {
-      if (e instanceof IoError) throw new IoError(e.code, `cannot publish ${host}/${p.protocol}: ${e.message}`, e.syscall);
+      if (e instanceof IoError) throw new IoError(e.code, `cannot publish ${host}/${p.protocol}: ${sys.strerror(e.errno)}`);
       throw e;
     }
     if (p.protocol === "udp") {
