@@ -1,23 +1,34 @@
 /**
- * The sandbox helper: runs as the first process of a new network namespace
- * (started by {@link startSandbox} through `unshare`), with its control
- * socket to the parent as descriptor 3 and a {@link SandboxChildConfig} as
- * its one argument. It brings `lo` up, creates and configures the TUN
- * interface, hands the TUN descriptor to the parent, and once the parent
- * writes the go byte runs the command: signals it receives (INT, TERM, HUP,
- * QUIT) go on to the command, and it exits with the command's status (128 +
- * the signal number when the command was killed by one). When the parent
- * goes away (end of the control socket) it kills the command and exits.
+ * The sandbox helper: runs as pid 1 of new PID, network and mount
+ * namespaces (started by {@link startSandbox} through `unshare`, with /proc
+ * remounted for the new PID namespace), with its control socket to the
+ * parent as descriptor 3 and a {@link SandboxChildConfig} in its
+ * environment ({@link CONFIG_ENV}). It brings `lo` up, creates and configures the TUN interface,
+ * puts the configured resolv.conf in place if there is one, hands the TUN
+ * descriptor to the parent, and once the parent writes the go byte runs the
+ * command. Signal messages from the parent go on to the command (before it
+ * runs they end the helper, with 128 + the signal number); signals sent to
+ * the helper itself are not passed on (as pid 1 of its namespace it has no
+ * handlers, so the kernel drops all but SIGKILL and SIGSTOP). It exits with
+ * the command's status (128 + the signal number when the command was killed
+ * by one). When the parent goes away (end of the control socket) it kills
+ * the command and exits.
+ *
+ * Being pid 1, its end is the end of every process in the namespace: the
+ * kernel kills what the command left running.
  * @internal
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { constants } from "node:os";
 import { sys } from "../native.js";
 import { TunDevice } from "../tun/tun-device.js";
-import { CONTROL_FD, GO, type SandboxChildConfig } from "./sandbox-config.js";
+import { CONFIG_ENV, CONTROL_FD, GO, SIGNAL, type SandboxChildConfig } from "./sandbox-config.js";
 
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+/** Where a tmpfs holds the resolv.conf while it is bind-mounted (covered for a moment, in this mount namespace only). */
+const SCRATCH = "/tmp";
+const RESOLV_CONF = "/etc/resolv.conf";
 
 /** The shell's convention for a command ended by signal `name`. */
 function signalStatus(name: NodeJS.Signals): number {
@@ -29,10 +40,39 @@ function fail(message: string): never {
   process.exit(125);
 }
 
-/** lo up, the TUN interface configured; its descriptor sent to the parent. */
+/** Runs mount(8) or umount(8) (without writing /etc/mtab); throws with its complaint when it fails. */
+function mountTool(tool: "mount" | "umount", args: string[]): void {
+  try {
+    execFileSync(tool, ["-n", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new Error(`${tool} ${args.join(" ")}: ${stderr || (e as Error).message}`);
+  }
+}
+
+/**
+ * Bind-mounts a file holding `content` over /etc/resolv.conf (over the file
+ * it links to, if it is a symbolic link). The file lives on a tmpfs mounted
+ * over /tmp just long enough to write it: once /tmp is unmounted, the bind
+ * mount is the tmpfs's only use, so nothing is left anywhere when the mount
+ * namespace ends.
+ */
+function mountResolvConf(content: string): void {
+  mountTool("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0755", "tsmio", SCRATCH]);
+  const file = `${SCRATCH}/resolv.conf`;
+  try {
+    writeFileSync(file, content, { mode: 0o644 });
+    mountTool("mount", ["--bind", file, RESOLV_CONF]);
+  } finally {
+    mountTool("umount", [SCRATCH]);
+  }
+}
+
+/** lo up, the TUN interface configured, resolv.conf in place; the TUN descriptor sent to the parent. */
 function setUp(config: SandboxChildConfig): void {
   const lo = sys.nlLinkSet("lo", 1, -1);
   if (lo < 0) fail(`bringing lo up: ${sys.strerror(-lo)}`);
+  if (config.resolvConf !== null) mountResolvConf(config.resolvConf);
   const tun = new TunDevice({ name: config.name, mtu: config.mtu, offload: config.offload });
   try {
     tun.configure({ addresses: config.addresses, up: true, routes: config.routes });
@@ -45,31 +85,23 @@ function setUp(config: SandboxChildConfig): void {
   }
 }
 
+/** The signal's name for its number, if it has one. */
+function signalName(num: number): NodeJS.Signals | undefined {
+  return (Object.keys(constants.signals) as NodeJS.Signals[]).find((name) => constants.signals[name] === num);
+}
+
 function main(): void {
-  const arg = process.argv[2];
-  if (arg === undefined) fail("missing configuration argument (this program is started by tsmio)");
-  const config = JSON.parse(arg) as SandboxChildConfig;
+  const json = process.env[CONFIG_ENV];
+  if (json === undefined) fail(`no ${CONFIG_ENV} in the environment (this program is started by tsmio)`);
+  delete process.env[CONFIG_ENV];
+  const config = JSON.parse(json) as SandboxChildConfig;
   try {
     setUp(config);
   } catch (e) {
     fail((e as Error).message);
   }
   let command: ChildProcess | null = null;
-  for (const name of FORWARDED) {
-    process.on(name, () => {
-      if (command === null) process.exit(signalStatus(name));
-      command.kill(name);
-    });
-  }
-  const control = new Socket({ fd: CONTROL_FD, readable: true, writable: false });
-  control.on("error", () => control.destroy());
-  control.on("close", () => {
-    // the parent is gone: nobody relays this namespace's traffic any more
-    command?.kill("SIGKILL");
-    process.exit(signalStatus("SIGKILL"));
-  });
-  control.once("data", (chunk: Buffer) => {
-    if (chunk[0] !== GO) fail(`unexpected control byte ${chunk[0]}`);
+  const run = (): void => {
     command = spawn(config.command, config.args, { stdio: "inherit", env: config.env, cwd: config.cwd });
     command.on("error", (e: NodeJS.ErrnoException) => {
       process.stderr.write(`tsmio sandbox: ${config.command}: ${e.message}\n`);
@@ -78,6 +110,35 @@ function main(): void {
     command.on("exit", (code, signal) => {
       process.exit(code ?? signalStatus(signal ?? "SIGKILL"));
     });
+  };
+  const deliver = (num: number): void => {
+    const name = signalName(num);
+    if (name === undefined) fail(`unknown signal number ${num}`);
+    if (command === null) process.exit(signalStatus(name));
+    command.kill(name);
+  };
+  const control = new Socket({ fd: CONTROL_FD, readable: true, writable: false });
+  control.on("error", () => control.destroy());
+  control.on("close", () => {
+    // the parent is gone: nobody relays this namespace's traffic any more
+    command?.kill("SIGKILL");
+    process.exit(signalStatus("SIGKILL"));
+  });
+  // a signal message may arrive split across reads
+  let signalNext = false;
+  control.on("data", (chunk: Buffer) => {
+    for (const byte of chunk) {
+      if (signalNext) {
+        signalNext = false;
+        deliver(byte);
+      } else if (byte === SIGNAL) {
+        signalNext = true;
+      } else if (byte === GO && command === null) {
+        run();
+      } else {
+        fail(`unexpected control byte ${byte}`);
+      }
+    }
   });
 }
 

@@ -1,7 +1,14 @@
 /**
  * What the sandbox launcher ({@link startSandbox}) tells the helper process
- * it starts inside the new network namespace (src/relay/sandbox-child.ts):
- * one JSON argument, and the control socket as descriptor 3.
+ * it starts inside the new namespaces (src/relay/sandbox-child.ts): a JSON
+ * {@link SandboxChildConfig} in the environment variable {@link CONFIG_ENV}
+ * (not an argument: the command's environment would show in everyone's
+ * `ps`), and the control socket as descriptor 3.
+ *
+ * The control socket carries, from the parent to the helper, the go byte
+ * ({@link GO}) once, and any number of signal messages ({@link SIGNAL}
+ * followed by one byte, the signal's number), before or after it. Its end
+ * (the parent is gone) makes the helper kill the command and exit.
  * @internal
  */
 import type { RouteConfig } from "../stack/iface/routes.js";
@@ -21,10 +28,18 @@ export interface SandboxChildConfig {
   /** The namespace's addresses on the interface, and its routes through it. */
   addresses: string[];
   routes: RouteConfig[];
+  /** What the command sees as /etc/resolv.conf (a bind mount in its mount namespace); null: the host's file. */
+  resolvConf: string | null;
 }
+
+/** The helper's environment variable with its configuration (JSON); the helper removes it. */
+export const CONFIG_ENV = "TSMIO_SANDBOX_CONFIG";
 
 /** The descriptor the control socket has in the helper. */
 export const CONTROL_FD = 3;
 
 /** The byte the parent writes to let the command start. */
 export const GO = 0x67;
+
+/** The byte that starts a signal message; the next byte is the signal's number. */
+export const SIGNAL = 0x73;

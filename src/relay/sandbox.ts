@@ -5,15 +5,22 @@
  * traffic reaches this process as IP packets on the TUN descriptor, which a
  * {@link TunDevice} made with {@link TunDevice.fromFd} hands to a Stack.
  *
- * The namespace is made by `unshare(1)`: `unshare --net` as root, `unshare
- * --user --map-root-user --net` otherwise (an unprivileged user namespace,
- * in which the helper is root). No `--fork`: without a PID namespace the
- * helper can be the process `unshare` execs, so its pid is the spawned one
- * and signals reach it directly. The helper
- * (src/relay/sandbox-child.ts, `dist/sandbox-child.js` when built) sets the
- * namespace up and sends the TUN descriptor back over a Unix socket
- * (SCM_RIGHTS); the command starts when {@link Sandbox.start} says so. The
- * namespace ends with its last process.
+ * The namespaces are made by `unshare(1)`: `unshare --net --mount --pid
+ * --fork --kill-child --mount-proc` as root, with `--user --map-root-user`
+ * in front otherwise (an unprivileged user namespace, in which the helper is
+ * root). The helper (src/relay/sandbox-child.ts, `dist/sandbox-child.js`
+ * when built) is the child `unshare` forks: pid 1 of the new PID namespace,
+ * whose end the kernel makes the end of every process in it. It sets the
+ * namespaces up and sends the TUN descriptor back over a Unix socket
+ * (SCM_RIGHTS); the command starts when {@link Sandbox.start} says so.
+ *
+ * Nothing outlives the sandbox: the helper kills the command and exits when
+ * this process goes away (the control socket ends); `--kill-child` gives the
+ * helper SIGKILL when `unshare` dies; the helper's death kills the rest. The
+ * network namespace then lives only as long as the TUN descriptor, whose
+ * close removes the interface. `unshare --fork` blocks SIGINT and SIGTERM,
+ * so signals for the command travel over the control socket instead (see
+ * {@link Sandbox.kill}).
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
@@ -26,7 +33,7 @@ import { Interest } from "../poll/interest.js";
 import { Poll } from "../poll/poll.js";
 import { Token } from "../poll/token.js";
 import type { RouteConfig } from "../stack/iface/routes.js";
-import { GO, type SandboxChildConfig } from "./sandbox-config.js";
+import { CONFIG_ENV, GO, SIGNAL, type SandboxChildConfig } from "./sandbox-config.js";
 
 /** Options for {@link startSandbox}. */
 export interface SandboxOptions {
@@ -53,6 +60,12 @@ export interface SandboxOptions {
   cwd?: string;
   /** How long the helper may take to hand over the TUN descriptor. Default 10 s. */
   setupTimeoutMs?: number;
+  /**
+   * The content of /etc/resolv.conf as the command sees it: a file
+   * bind-mounted over the host's in the sandbox's mount namespace (the
+   * host's file is not touched). Default: the host's file as it is.
+   */
+  resolvConf?: string;
 }
 
 /** A running sandbox (see {@link startSandbox}). */
@@ -67,13 +80,31 @@ export interface Sandbox {
   readonly name: string;
   readonly mtu: number;
   readonly offload: boolean;
-  /** The helper's pid: the first process of the namespace, the command's parent. */
+  /**
+   * The pid of the `unshare` process this process spawned: it is in the
+   * sandbox's network and mount namespaces (not its PID namespace), its one
+   * child is the helper (pid 1 of the sandbox's PID namespace, the command's
+   * parent), and it exits with the helper's status. It blocks SIGINT and
+   * SIGTERM: signal the command with {@link Sandbox.kill}.
+   */
   readonly pid: number;
-  /** Lets the command start; call once the TUN descriptor is being served. */
+  /** Lets the command start; call once the TUN descriptor is being served. Later calls do nothing. */
   start(): void;
-  /** The command's exit status (128 + signal number when a signal ended it); the helper's, if it failed first. */
+  /**
+   * The command's exit status (128 + signal number when a signal ended it);
+   * the helper's, if it failed first (125: setup failed, 126/127: the
+   * command could not be run); 137 after `kill("SIGKILL")`. If the helper
+   * itself is killed by a signal, what `unshare` reports (util-linux 2.38
+   * exits with 1).
+   */
   wait(): Promise<number>;
-  /** Sends `signal` to the helper, which passes INT, TERM, HUP and QUIT on to the command. No-op once ended. */
+  /**
+   * Sends `signal` to the command (as a message to the helper; before
+   * {@link Sandbox.start} the helper exits with 128 + its number instead).
+   * SIGKILL instead kills the whole sandbox at once: `unshare`, whose death
+   * kills the helper, whose death kills every process of the namespace.
+   * No-op once ended; throws TypeError for a signal name Node does not know.
+   */
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -84,6 +115,8 @@ const DEFAULT_ROUTES: RouteConfig[] = [
 ];
 const EAGAIN = E.EAGAIN!;
 const HELLO_MAX = 512;
+/** The namespaces and how `unshare` holds them (after `--user --map-root-user` when not root). */
+const UNSHARE = ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"];
 
 /** The helper's program and the node options it needs (the TypeScript loader when run from source). */
 function helperArgv(): string[] {
@@ -116,14 +149,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     offload: options.offload ?? false,
     addresses: options.addresses ?? DEFAULT_ADDRESSES,
     routes: options.routes ?? DEFAULT_ROUTES,
+    resolvConf: options.resolvConf ?? null,
   };
   const pair = new Int32Array(2);
   const r = sys.socketpair(C.AF_UNIX, C.SOCK_STREAM, pair);
   if (r < 0) throw IoError.fromErrno(-r, "socketpair");
   const [control, childEnd] = [pair[0]!, pair[1]!];
-  const unshare = process.getuid?.() === 0 ? ["--net"] : ["--user", "--map-root-user", "--net"];
-  const child = spawn("unshare", [...unshare, process.execPath, ...helperArgv(), JSON.stringify(config)], {
-    // the helper's descriptor 3 (CONTROL_FD)
+  const unshare = process.getuid?.() === 0 ? UNSHARE : ["--user", "--map-root-user", ...UNSHARE];
+  const child = spawn("unshare", [...unshare, "--", process.execPath, ...helperArgv()], {
+    // (the command's environment is in there: an environment, unlike arguments, is only for its owner to read)
+    env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config) },
+    // the helper's descriptor 3 (CONTROL_FD); unshare holds a copy too, until it exits
     stdio: ["inherit", "inherit", "inherit", childEnd],
   });
   sys.close(childEnd);
@@ -155,6 +191,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     return s;
   });
   const pid = child.pid!;
+  /** Writes to the helper; EPIPE (it ended meanwhile, which wait() reports) is no error. */
+  const tell = (message: Uint8Array): void => {
+    const w = sys.send(control, message, C.MSG_NOSIGNAL);
+    if (w < 0 && w !== -E.EPIPE!) throw IoError.fromErrno(-w, "send");
+  };
+  let started = false;
   return {
     tunFd,
     name,
@@ -162,14 +204,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     offload: config.offload,
     pid,
     start(): void {
-      if (status !== null) return;
-      const w = sys.send(control, Uint8Array.of(GO), C.MSG_NOSIGNAL);
-      // EPIPE: the helper ended meanwhile, which wait() reports
-      if (w < 0 && w !== -E.EPIPE!) throw IoError.fromErrno(-w, "send");
+      if (status !== null || started) return;
+      started = true;
+      tell(Uint8Array.of(GO));
     },
     wait: () => done,
     kill(signal: NodeJS.Signals = "SIGTERM"): void {
-      if (status === null) child.kill(signal);
+      const num = constants.signals[signal];
+      if (num === undefined) throw new TypeError(`unknown signal ${String(signal)}`);
+      if (status !== null) return;
+      if (signal === "SIGKILL") child.kill(signal);
+      else tell(Uint8Array.of(SIGNAL, num));
     },
   };
 }

@@ -2,12 +2,14 @@
  * The sandbox launcher of `tsmio run` (src/relay/sandbox.ts): a command in a
  * network namespace of its own whose interface tsmio0 is a TUN device held by
  * this process. Here a Stack (10.0.2.2/24, fd00::2/64) on a real-clock Poll
- * serves the descriptor: what the command sees of its namespace, ping
- * answered by the Stack, and that killing the sandbox leaves nothing behind.
+ * serves the descriptor: what the command sees of its namespaces, ping
+ * answered by the Stack, signals reaching the command, and that the end of
+ * the sandbox, however it comes (command done, kill(), SIGKILL of the
+ * helper, of `unshare` or of the parent), leaves no process behind.
  * Runs in a fresh network namespace of its own (the sandbox's is another).
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,15 +25,33 @@ let poll: Poll;
 let stack: Stack | null = null;
 let tun: TunDevice | null = null;
 let sandbox: Sandbox | null = null;
+/** The network namespace of the sandbox `serve` started last. */
+let ns = "";
 const events = new Events(64);
 
 /** Starts CMD in a sandbox served by a Stack on `poll`, and lets it run. */
-async function serve(command: string, args: string[]): Promise<Sandbox> {
-  sandbox = await startSandbox({ command, args, mtu: 1500 });
+async function serve(command: string, args: string[], resolvConf?: string): Promise<Sandbox> {
+  sandbox = await startSandbox({ command, args, mtu: 1500, resolvConf });
+  // unshare (sandbox.pid) is in the sandbox's network namespace until the helper ends
+  ns = readlinkSync(`/proc/${sandbox.pid}/ns/net`);
   tun = TunDevice.fromFd(sandbox.tunFd, sandbox);
   stack = new Stack({ poll, device: tun, addresses: ["10.0.2.2/24", "fd00::2/64"] });
   sandbox.start();
   return sandbox;
+}
+
+/** A shell script that writes the shell's pid (in the sandbox's PID namespace) to `pidFile`, then `rest`. */
+function writePid(pidFile: string, rest: string): string[] {
+  return ["-c", `echo $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile} && ${rest}`];
+}
+
+/** Drives the Poll until `path` exists; at most `limitMs`. */
+async function fileAppears(path: string, limitMs = 10_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!existsSync(path)) {
+    if (Date.now() > end) throw new Error(`${path} did not appear within ${limitMs} ms`);
+    await poll.pollAsync(events, 20);
+  }
 }
 
 /** Drives the Poll (so the Stack answers) until `done` settles; at most `limitMs`. */
@@ -65,6 +85,78 @@ function processesIn(ns: string): number[] {
   return pids;
 }
 
+/** A /proc/PID/status field, or null when the process is gone. */
+function statusField(pid: number, field: string): string | null {
+  try {
+    return new RegExp(`^${field}:\\s*(.*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether process `pid` runs: exists and is not a zombie (a process whose
+ * parent died is reaped by an init outside the test's control, in its own time).
+ */
+function alive(pid: number): boolean {
+  return !(statusField(pid, "State")?.startsWith("Z") ?? true);
+}
+
+/** The pid, as this process sees it, of the process in `netns` whose pid in its own PID namespace is `inner`. */
+function hostPid(netns: string, inner: number): number {
+  for (const pid of processesIn(netns)) {
+    const ids = statusField(pid, "NSpid")?.split(/\s+/).map(Number) ?? [];
+    // [pid here, ..., pid in the innermost namespace]: two entries, the sandbox has a PID namespace of its own
+    if (ids.length > 1 && ids[ids.length - 1] === inner) return pid;
+  }
+  throw new Error(`no process ${inner} in ${netns}`);
+}
+
+/** The children of `parent` (from every process's PPid). */
+function childrenOf(parent: number): number[] {
+  return readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e) && statusField(Number(e), "PPid") === String(parent))
+    .map(Number);
+}
+
+/** Waits (at most `limitMs`) until no process is in `netns`; returns those left. */
+async function emptied(netns: string, limitMs = 5000): Promise<number[]> {
+  const end = Date.now() + limitMs;
+  while (processesIn(netns).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return processesIn(netns);
+}
+
+/** Waits (at most `limitMs`) until none of `pids` runs (a process may still be exiting); returns those that do. */
+async function ended(pids: number[], limitMs = 5000): Promise<number[]> {
+  const end = Date.now() + limitMs;
+  while (pids.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return pids.filter(alive);
+}
+
+/** Open descriptors (of any process) and mounts that refer to namespace `netns`. */
+function referencesTo(netns: string): string[] {
+  const refs: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        try {
+          if (readlinkSync(`/proc/${entry}/fd/${fd}`) === netns) refs.push(`fd ${fd} of ${entry}`);
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const inode = /\[(\d+)\]/.exec(netns)![1]!;
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    if (line.includes("nsfs") && line.includes(`net:[${inode}]`)) refs.push(`mount ${line}`);
+  }
+  return refs;
+}
+
 netnsSuite("sandbox launcher", () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "tsmio-sandbox-"));
@@ -73,7 +165,7 @@ netnsSuite("sandbox launcher", () => {
 
   afterEach(async () => {
     if (sandbox !== null) {
-      // SIGTERM reaches the command through the helper; SIGKILL would leave the command orphaned
+      // SIGTERM reaches the command through the helper; SIGKILL ends the whole sandbox
       const sb = sandbox;
       sandbox = null;
       sb.kill("SIGTERM");
@@ -144,28 +236,25 @@ netnsSuite("sandbox launcher", () => {
     "kill(SIGTERM) ends the command and the helper, leaving no process in the namespace",
     async () => {
       const pidFile = join(dir, "pid");
-      const sb = await serve("sh", ["-c", `echo $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile} && exec sleep 30`]);
-      const ns = readlinkSync(`/proc/${sb.pid}/ns/net`);
+      const sb = await serve("sh", writePid(pidFile, "exec sleep 30"));
       expect(ns, "the sandbox has a namespace of its own").not.toBe(readlinkSync("/proc/thread-self/ns/net"));
-      const end = Date.now() + 10_000;
-      while (!existsSync(pidFile)) {
-        if (Date.now() > end) throw new Error("the command did not start within 10 s");
-        await poll.pollAsync(events, 20);
-      }
-      const cmdPid = Number(readFileSync(pidFile, "utf8"));
+      await fileAppears(pidFile);
+      const cmdPid = hostPid(ns, Number(readFileSync(pidFile, "utf8")));
       expect(readlinkSync(`/proc/${cmdPid}/ns/net`), "the command runs in the sandbox's namespace").toBe(ns);
+      const [helper] = childrenOf(sb.pid);
+      expect(statusField(helper!, "NSpid"), "the helper is pid 1 of its PID namespace").toBe(`${helper}\t1`);
+      // the configuration (with the command's environment) is not in anyone's argv, which every user can read
+      for (const pid of [sb.pid, helper!]) expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).not.toContain("exec sleep 30");
       // (run from the TypeScript sources the helper also has an esbuild service process)
-      expect(processesIn(ns)).toEqual(expect.arrayContaining([sb.pid, cmdPid]));
+      expect(processesIn(ns)).toEqual(expect.arrayContaining([sb.pid, helper, cmdPid]));
 
       sb.kill("SIGTERM");
       // the command (sleep) died of the forwarded SIGTERM: 128 + 15
       expect(await pollUntil(sb.wait(), 10_000)).toBe(143);
       expect(existsSync(`/proc/${cmdPid}`), `command ${cmdPid} still exists`).toBe(false);
-      expect(existsSync(`/proc/${sb.pid}`), `helper ${sb.pid} still exists`).toBe(false);
+      expect(existsSync(`/proc/${sb.pid}`), `unshare ${sb.pid} still exists`).toBe(false);
       // the helper's own children, if any (the esbuild service), end when it does: allow them a moment
-      const gone = Date.now() + 2000;
-      while (processesIn(ns).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
-      expect(processesIn(ns)).toEqual([]);
+      expect(await emptied(ns, 2000)).toEqual([]);
       sandbox = null;
     },
     TEST_MS,
@@ -179,7 +268,7 @@ netnsSuite("sandbox launcher", () => {
       const launcher = new URL("../../src/relay/sandbox.ts", import.meta.url).href;
       const code = `
         const { startSandbox } = await import(${JSON.stringify(launcher)});
-        const sb = await startSandbox({ command: "sh", args: ["-c", ${JSON.stringify(`echo $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile} && exec sleep 30`)}] });
+        const sb = await startSandbox({ command: "sh", args: ${JSON.stringify(writePid(pidFile, "exec sleep 30"))} });
         sb.start();
         process.stdout.write(sb.pid + "\\n");
         setTimeout(() => {}, 30000);`;
@@ -195,21 +284,155 @@ netnsSuite("sandbox launcher", () => {
           if (Date.now() > end) throw new Error(`the sandbox did not start within 10 s (parent said ${JSON.stringify(out)})`);
           await new Promise((r) => setTimeout(r, 20));
         }
-        const helperPid = Number(out.trim());
-        const cmdPid = Number(readFileSync(pidFile, "utf8"));
+        const unsharePid = Number(out.trim());
+        const sandboxNs = readlinkSync(`/proc/${unsharePid}/ns/net`);
+        const cmdPid = hostPid(sandboxNs, Number(readFileSync(pidFile, "utf8")));
+        const [helperPid] = childrenOf(unsharePid);
         expect(existsSync(`/proc/${cmdPid}`), "the command runs").toBe(true);
 
         parent.kill("SIGKILL");
         await parentExit;
-        const gone = Date.now() + 5000;
-        while ((existsSync(`/proc/${cmdPid}`) || existsSync(`/proc/${helperPid}`)) && Date.now() < gone) {
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        expect(existsSync(`/proc/${cmdPid}`), `command ${cmdPid} outlived the parent`).toBe(false);
-        expect(existsSync(`/proc/${helperPid}`), `helper ${helperPid} outlived the parent`).toBe(false);
+        expect(await emptied(sandboxNs), "processes outlived the parent").toEqual([]);
+        const pids = { command: cmdPid, helper: helperPid!, unshare: unsharePid };
+        expect(await ended(Object.values(pids)), `outlived the parent: ${JSON.stringify(pids)}`).toEqual([]);
       } finally {
         parent.kill("SIGKILL");
       }
+    },
+    TEST_MS,
+  );
+
+  it(
+    "kill() delivers the signal to the command, which may handle it: its status is the sandbox's",
+    async () => {
+      const ready = join(dir, "ready");
+      const got = join(dir, "got");
+      // the trap runs between two short sleeps
+      const sb = await serve("sh", [
+        "-c",
+        `trap 'echo TERM > ${got}; exit 42' TERM; touch ${ready}; i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; exit 3`,
+      ]);
+      await fileAppears(ready);
+      sb.kill("SIGTERM");
+      expect(await pollUntil(sb.wait(), 10_000)).toBe(42);
+      expect(readFileSync(got, "utf8")).toBe("TERM\n");
+      expect(await emptied(ns, 2000)).toEqual([]);
+      sandbox = null;
+    },
+    TEST_MS,
+  );
+
+  it(
+    "SIGKILL of the helper (pid 1 of the sandbox) ends the command and the processes it left behind",
+    async () => {
+      const pidFile = join(dir, "pid");
+      const orphanFile = join(dir, "orphan");
+      // the subshell exits at once, so its sleep becomes the helper's child (the namespace's init adopts orphans)
+      const sb = await serve(
+        "sh",
+        writePid(pidFile, `(sleep 300 & echo $! > ${orphanFile}.tmp && mv ${orphanFile}.tmp ${orphanFile}) && exec sleep 300`),
+      );
+      await fileAppears(pidFile);
+      await fileAppears(orphanFile);
+      const cmdPid = hostPid(ns, Number(readFileSync(pidFile, "utf8")));
+      const orphan = hostPid(ns, Number(readFileSync(orphanFile, "utf8")));
+      const [helper] = childrenOf(sb.pid);
+      expect(helper).toBeDefined();
+      expect(statusField(orphan, "PPid"), "the orphan was adopted by the helper").toBe(String(helper));
+
+      process.kill(helper!, "SIGKILL");
+      // util-linux 2.38 unshare says 1 for a child killed by a signal; later versions re-raise it (137)
+      expect(await pollUntil(sb.wait(), 10_000)).not.toBe(0);
+      sandbox = null;
+      expect(await emptied(ns), "processes outlived the helper").toEqual([]);
+      const pids = { command: cmdPid, orphan, helper: helper!, unshare: sb.pid };
+      expect(await ended(Object.values(pids)), `outlived the helper: ${JSON.stringify(pids)}`).toEqual([]);
+    },
+    TEST_MS,
+  );
+
+  it(
+    "SIGKILL of unshare ends the helper and the command; wait() says 137",
+    async () => {
+      const pidFile = join(dir, "pid");
+      const sb = await serve("sh", writePid(pidFile, "exec sleep 300"));
+      await fileAppears(pidFile);
+      const cmdPid = hostPid(ns, Number(readFileSync(pidFile, "utf8")));
+      const [helper] = childrenOf(sb.pid);
+
+      process.kill(sb.pid, "SIGKILL");
+      // without turning the event loop, so the launcher cannot see unshare end and close the control socket:
+      // the kernel alone (unshare's --kill-child, then the PID namespace's end) must end them
+      const sleeper = new Int32Array(new SharedArrayBuffer(4));
+      const end = Date.now() + 5000;
+      while ((alive(cmdPid) || alive(helper!)) && Date.now() < end) Atomics.wait(sleeper, 0, 0, 10);
+      for (const pid of [cmdPid, helper!]) expect(alive(pid), `${pid} outlived unshare`).toBe(false);
+      expect(await pollUntil(sb.wait(), 10_000)).toBe(137);
+      sandbox = null;
+      expect(await emptied(ns), "processes outlived unshare").toEqual([]);
+    },
+    TEST_MS,
+  );
+
+  it(
+    "kill(SIGKILL) ends the whole sandbox at once; then nothing refers to its namespace and no interface is left",
+    async () => {
+      const links = (): string[] =>
+        (JSON.parse(execFileSync("ip", ["-j", "link"], { encoding: "utf8" })) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+      const before = links();
+      const pidFile = join(dir, "pid");
+      const sb = await serve("sh", writePid(pidFile, "exec sleep 300"));
+      await fileAppears(pidFile);
+      const cmdPid = hostPid(ns, Number(readFileSync(pidFile, "utf8")));
+
+      sb.kill("SIGKILL");
+      expect(await pollUntil(sb.wait(), 10_000)).toBe(137);
+      sandbox = null;
+      expect(await emptied(ns)).toEqual([]);
+      expect(await ended([cmdPid]), "the command outlived kill(SIGKILL)").toEqual([]);
+      // the TUN descriptor is the namespace's last reference; closing it removes the interface
+      expect(referencesTo(ns)).toEqual([]);
+      stack!.close();
+      tun!.close();
+      stack = tun = null;
+      expect(referencesTo(ns)).toEqual([]);
+      expect(links()).toEqual(before);
+    },
+    TEST_MS,
+  );
+
+  it(
+    "resolvConf is the command's /etc/resolv.conf, in a mount and PID namespace of its own; the host's file is untouched",
+    async () => {
+      const hostResolv = readFileSync("/etc/resolv.conf", "utf8");
+      const hostMounts = readFileSync("/proc/self/mountinfo", "utf8");
+      const content = "nameserver 10.0.2.3\noptions ndots:1\n";
+      const out = join(dir, "resolv.txt");
+      const procs = join(dir, "procs.txt");
+      const init = join(dir, "init.txt");
+      const release = join(dir, "release");
+      const sb = await serve(
+        "sh",
+        [
+          "-c",
+          `cat /etc/resolv.conf > ${out}.tmp; tr '\\0' ' ' < /proc/1/cmdline > ${init}; ls /proc | grep -c '^[0-9]' > ${procs}; ` +
+            `mv ${out}.tmp ${out}; i=0; while [ ! -e ${release} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done`,
+        ],
+        content,
+      );
+      await fileAppears(out);
+      expect(readFileSync(out, "utf8")).toBe(content);
+      // while the sandbox runs, the host sees its own file and mounts
+      expect(readFileSync("/etc/resolv.conf", "utf8")).toBe(hostResolv);
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).toBe(hostMounts);
+      // /proc is the sandbox's: pid 1 is the helper, and only a handful of processes (helper, maybe esbuild, sh, ls, grep)
+      expect(readFileSync(init, "utf8")).toMatch(/sandbox-child\.(ts|js)/);
+      expect(Number(readFileSync(procs, "utf8"))).toBeLessThan(10);
+      writeFileSync(release, "");
+      expect(await pollUntil(sb.wait(), 10_000)).toBe(0);
+      expect(readFileSync("/etc/resolv.conf", "utf8")).toBe(hostResolv);
+      expect(await emptied(ns, 2000)).toEqual([]);
+      sandbox = null;
     },
     TEST_MS,
   );
