@@ -23,7 +23,7 @@ const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 /** Busy rounds of the relay before it lets Node's event loop turn (child exit, signals). */
 const BUSY_ROUNDS = 64;
 /** The relay's TCP buffers: large, as the host's kernel sockets have. */
-const RELAY_TCP_BUFFER = 1 << 20;
+const RELAY_TCP_BUFFER = 1 << 22;
 
 /** Runs `options.command` in a sandbox; resolves with its exit status. Setup failures reject with {@link IoError}. */
 export async function runCommand(options: RunOptions, log: (line: string) => void): Promise<number> {
@@ -86,26 +86,25 @@ export async function runCommand(options: RunOptions, log: (line: string) => voi
 }
 
 /**
- * The relay's loop: synchronous polls while there is work (up to
- * {@link BUSY_ROUNDS} in a row), then a wait that lets Node's event loop
- * run, until `done`.
+ * The relay's loop: wait (letting Node's event loop run: child exit,
+ * signals) until something is ready, then handle events and poll again
+ * without waiting while there are more, letting the event loop turn every
+ * {@link BUSY_ROUNDS} rounds, until `done`.
  */
 async function serve(poll: Poll, relay: Relay, tun: TunDevice, done: () => boolean): Promise<void> {
   const events = new Events(1024);
-  let busy = 0;
   while (!done()) {
-    poll.poll(events, 0);
-    const worked = !events.isEmpty();
-    for (const e of events) relay.handle(e);
-    tun.flush();
-    if (worked && ++busy < BUSY_ROUNDS) continue;
-    busy = 0;
-    if (worked) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      continue;
-    }
     await poll.pollAsync(events, relay.tick());
-    for (const e of events) relay.handle(e);
+    for (let rounds = 1; !events.isEmpty(); rounds++) {
+      for (const e of events) relay.handle(e);
+      tun.flush();
+      if (rounds % BUSY_ROUNDS === 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (done()) return;
+        relay.tick();
+      }
+      poll.poll(events, 0);
+    }
     tun.flush();
   }
 }
