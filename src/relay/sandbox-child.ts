@@ -19,12 +19,12 @@
  * @internal
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { writeFileSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import { constants } from "node:os";
 import { sys } from "../native.js";
 import { TunDevice } from "../tun/tun-device.js";
-import { CONFIG_ENV, CONTROL_FD, GO, SIGNAL, type SandboxChildConfig } from "./sandbox-config.js";
+import { CONFIG_ENV, CONTROL_FD, GO, SIGNAL, STDERR_FD, type SandboxChildConfig } from "./sandbox-config.js";
 
 /** Where a tmpfs holds the resolv.conf while it is bind-mounted (covered for a moment, in this mount namespace only). */
 const SCRATCH = "/tmp";
@@ -102,9 +102,9 @@ function main(): void {
   }
   let command: ChildProcess | null = null;
   const run = (): void => {
-    command = spawn(config.command, config.args, { stdio: "inherit", env: config.env, cwd: config.cwd });
+    command = spawn(config.command, config.args, { stdio: [0, 1, STDERR_FD], env: config.env, cwd: config.cwd });
     command.on("error", (e: NodeJS.ErrnoException) => {
-      process.stderr.write(`tsmio sandbox: ${config.command}: ${e.message}\n`);
+      writeSync(STDERR_FD, `tsmio: ${config.command}: ${e.message}\n`);
       process.exit(e.code === "ENOENT" ? 127 : 126);
     });
     command.on("exit", (code, signal) => {

@@ -38,6 +38,14 @@ export const CONFIG_ENV = "TSMIO_SANDBOX_CONFIG";
 /** The descriptor the control socket has in the helper. */
 export const CONTROL_FD = 3;
 
+/**
+ * The descriptor the command's standard error has in the helper: the
+ * parent's own standard error. The helper's descriptor 2 is a pipe the
+ * parent reads: what `unshare` or the helper says when the setup fails
+ * becomes the parent's error message.
+ */
+export const STDERR_FD = 4;
+
 /** The byte the parent writes to let the command start. */
 export const GO = 0x67;
 

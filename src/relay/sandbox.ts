@@ -159,10 +159,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const child = spawn("unshare", [...unshare, "--", process.execPath, ...helperArgv()], {
     // (the command's environment is in there: an environment, unlike arguments, is only for its owner to read)
     env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config) },
-    // the helper's descriptor 3 (CONTROL_FD); unshare holds a copy too, until it exits
-    stdio: ["inherit", "inherit", "inherit", childEnd],
+    // the helper's descriptor 3 (CONTROL_FD; unshare holds a copy too, until it exits), and
+    // this process's stderr as its 4 (STDERR_FD), for the command: its own 2 is a pipe
+    // whose words during the setup become the error
+    stdio: ["inherit", "inherit", "pipe", childEnd, 2],
   });
   sys.close(childEnd);
+  let setupLog = "";
+  let setUp = false;
+  const stderrEnded = new Promise<void>((resolve) => child.stderr!.on("close", resolve));
+  child.stderr!.on("data", (d: Buffer) => {
+    if (setUp) process.stderr.write(d);
+    else if (setupLog.length < 8192) setupLog += d.toString();
+  });
   let status: number | null = null;
   const exited = new Promise<number>((resolve) => {
     const end = (s: number): void => {
@@ -183,8 +192,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     sys.close(control);
     if (status === null) child.kill("SIGKILL");
     await exited;
+    await Promise.race([stderrEnded, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    const reason = setupLog.trim().split("\n").pop()?.replace(/^tsmio sandbox: /, "");
+    if (e instanceof IoError && reason) throw new IoError(e.code, `cannot set up the sandbox: ${reason}`);
     throw e;
   }
+  setUp = true;
+  if (setupLog !== "") process.stderr.write(setupLog);
   // the control socket stays open while the helper runs: its end tells the helper this process is gone
   const done = exited.then((s) => {
     sys.close(control);

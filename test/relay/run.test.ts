@@ -11,7 +11,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -497,6 +497,28 @@ netnsSuite("tsmio run", () => {
       expect(r.stdout, what).toBe("");
     });
     expect(results[4]!.stderr).toMatch(new RegExp(`${busyPort}.*EADDRINUSE|EADDRINUSE.*${busyPort}|${busyPort}.*in use`, "i"));
+  });
+
+  // as an unprivileged user with /dev/net/tun closed to others (this machine, CI), no sandbox can be made
+  const tunClosedToOthers = (() => {
+    try {
+      return (statSync("/dev/net/tun").mode & 0o006) === 0;
+    } catch {
+      return true;
+    }
+  })();
+  it.skipIf(!tunClosedToOthers)("an impossible setup (unprivileged, no TUN access): exit 2 and one line naming the cause", async () => {
+    const child = spawn(NODE, ["--import", LOADER, MAIN, "run", "--", "true"], { cwd: ROOT, uid: 65534, gid: 65534, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    clearTimeout(timer);
+    expect(code, stderr).toBe(2);
+    expect(stderr).toMatch(/^tsmio: [^\n]*sandbox[^\n]*\/dev\/net\/tun[^\n]*\n$/);
+    expect(stdout).toBe("");
   });
 
   /** `curl http://10.0.2.2:PORT/` of a page through `tsmio run --pcap`; resolves with the capture's file name. */
