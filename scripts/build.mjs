@@ -1,5 +1,6 @@
 // Builds the library: declarations with tsc, JavaScript bundles with esbuild.
-// dist/index.js (the library), dist/cli.js (the `tsmio` command), shared chunks; dist/sandbox-child.js.
+// dist/index.js (the library), dist/cli.js (the `tsmio` command), their shared chunks beside them (dist/chunk-*.js:
+// every file that may load the addon sits in dist/, so its path ../build/Release resolves); dist/sandbox-child.js.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { rmSync, chmodSync } from "node:fs";
@@ -17,12 +18,11 @@ await build({
   platform: "node",
   target: "node20",
   sourcemap: true,
-  chunkNames: "chunks/[name]-[hash]",
+  chunkNames: "[name]-[hash]",
   logLevel: "warning",
 });
 // The sandbox helper of `tsmio run` (src/relay/sandbox-child.ts), which src/relay/sandbox.ts starts by path:
-// one self-contained file beside index.js and cli.js, so that its addon path (../build/Release) resolves as theirs does
-// (sharing chunks with them would put that code in dist/chunks/, one directory too deep).
+// one self-contained file beside index.js and cli.js, started as a program of its own.
 await build({
   entryPoints: { "sandbox-child": "src/relay/sandbox-child.ts" },
   outdir: "dist",
