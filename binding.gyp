@@ -13,7 +13,8 @@
         "native/tun.c",
         "native/netlink.c",
         "native/netns.c",
-        "native/fdpass.c"
+        "native/fdpass.c",
+        "native/reap.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]

@@ -12,6 +12,7 @@ static napi_value init(napi_env env, napi_value exports) {
   init_netlink(env, exports);
   init_netns(env, exports);
   init_fdpass(env, exports);
+  init_reap(env, exports);
   return exports;
 }
 

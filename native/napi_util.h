@@ -59,5 +59,6 @@ void init_tun(napi_env env, napi_value exports);
 void init_netlink(napi_env env, napi_value exports);
 void init_netns(napi_env env, napi_value exports);
 void init_fdpass(napi_env env, napi_value exports);
+void init_reap(napi_env env, napi_value exports);
 
 #endif

@@ -92,6 +92,8 @@ export interface NativeBinding {
    * (close-on-exec), unused slots -1 (ones beyond its length are discarded). Bytes read, 0 at end of stream.
    */
   recvFds(sock: number, data: Uint8Array, fdsOut: Int32Array): Ret;
+  /** Collects every exited child but `keepPid` (a PID 1 reaping orphans): how many, or -errno. */
+  reapOrphans(keepPid: number): Ret;
 
   watchCreate(epfd: number, callback: () => void): unknown;
   watchStart(watcher: unknown): Ret;

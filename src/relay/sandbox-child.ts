@@ -110,6 +110,9 @@ function main(): void {
     command.on("exit", (code, signal) => {
       process.exit(code ?? signalStatus(signal ?? "SIGKILL"));
     });
+    // PID 1 of the namespace adopts its orphans: collect them as they end (libuv collects the command)
+    const pid = command.pid ?? -1;
+    process.on("SIGCHLD", () => sys.reapOrphans(pid));
   };
   const deliver = (num: number): void => {
     const name = signalName(num);

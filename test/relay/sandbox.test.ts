@@ -181,6 +181,19 @@ netnsSuite("sandbox launcher", () => {
   });
 
   it(
+    "the helper, PID 1 of the sandbox, collects the orphans the command leaves: no zombie stays",
+    async () => {
+      const out = join(dir, "zombies");
+      // three orphans (their shell exits at once) that end after 0.2 s; then count zombies
+      const script = `for i in 1 2 3; do sh -c "sleep 0.2 &"; done; sleep 1; grep -l '^[0-9]* ([^)]*) Z' /proc/[0-9]*/stat | wc -l > ${out}`;
+      const sb = await serve("sh", ["-c", script]);
+      expect(await pollUntil(sb.wait())).toBe(0);
+      expect(readFileSync(out, "utf8").trim()).toBe("0");
+    },
+    TEST_MS,
+  );
+
+  it(
     "runs the command in a namespace with tsmio0 configured, and returns its exit code",
     async () => {
       const addr = join(dir, "addr.json");
