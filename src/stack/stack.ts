@@ -139,6 +139,7 @@ export class Stack implements Network, Driver, UdpHost {
     this.reassembly4 = new Reassembler(options.reassemblyTimeoutMs ?? 30_000, options.reassemblyBytes ?? 4 << 20);
     this.reassembly6 = new Reassembler(options.reassemblyTimeoutMs ?? 60_000, options.reassemblyBytes ?? 4 << 20);
     this.poller = poll;
+    this.tcp.poll = poll;
     this.clock = poll ? selectorOf(poll.registry()).clock : (options.clock ?? realClock);
     device.attach?.(this.clock);
     this.now = this.clock.now();

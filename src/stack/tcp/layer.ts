@@ -6,6 +6,7 @@
  * and retransmissions for observability.
  */
 import { IoError } from "../../error.js";
+import type { Poll } from "../../poll/poll.js";
 import { SocketAddr } from "../../net/socket-addr.js";
 import type { Random } from "../../random.js";
 import { isUnspecified, sameIp } from "../iface/cidr.js";
@@ -52,6 +53,8 @@ export class TcpLayer implements TcpHost, ListenerHost {
   private readonly seg = new TcpPacket();
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
+  /** the Poll that drives the stack (set by the Stack) */
+  poll: Poll | undefined = undefined;
   /** SYNs offered for forwarding and not yet decided, by four-tuple */
   private readonly pendingForwards = new Set<string>();
   readonly config: TcpConfig;

@@ -12,6 +12,7 @@ import type { TcpListener } from "../../net/network.js";
 import { SocketAddr } from "../../net/socket-addr.js";
 import { C } from "../../native.js";
 import { VirtualSource } from "../virtual-source.js";
+import type { Poll } from "../../poll/poll.js";
 import type { TcpConnection } from "./connection.js";
 import { VirtualTcpStream, type StreamHost } from "./socket.js";
 
@@ -42,6 +43,11 @@ export class VirtualTcpListener extends VirtualSource implements TcpListener {
 
   protected readiness(): number {
     return this.acceptQueue.length > 0 ? C.EPOLLIN : 0;
+  }
+
+  /** @internal the Poll that drives this listener's stack (adapters register with it) */
+  get stackPoll(): Poll | undefined {
+    return this.host.poll;
   }
 
   accept(): [VirtualTcpStream, SocketAddr] | WouldBlock {

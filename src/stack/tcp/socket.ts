@@ -10,11 +10,14 @@ import type { TcpStream } from "../../net/network.js";
 import { SocketAddr } from "../../net/socket-addr.js";
 import { C } from "../../native.js";
 import { VirtualSource } from "../virtual-source.js";
+import type { Poll } from "../../poll/poll.js";
 import type { TcpConnection } from "./connection.js";
 
 /** What a stream needs from its stack. @internal */
 export interface StreamHost {
   now(): number;
+  /** The Poll that drives the stack, if it has one. */
+  readonly poll: Poll | undefined;
 }
 
 export class VirtualTcpStream extends VirtualSource implements TcpStream {
@@ -38,6 +41,11 @@ export class VirtualTcpStream extends VirtualSource implements TcpStream {
 
   protected readiness(): number {
     return this.conn.readiness(this.writeShut);
+  }
+
+  /** @internal the Poll that drives this stream's stack (adapters register with it) */
+  get stackPoll(): Poll | undefined {
+    return this.host.poll;
   }
 
   read(buf: Uint8Array): number | WouldBlock {
