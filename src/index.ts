@@ -28,3 +28,21 @@ export type { Device } from "./stack/iface/device.js";
 export type { RouteConfig } from "./stack/iface/routes.js";
 export { Link, Loopback, PcapTap, FaultInjector, Tracer } from "./stack/iface/index.js";
 export { TunDevice, type TunOptions, type TunConfig, inNetns, enterFreshNetns, runInNetns } from "./tun/index.js";
+export { toDuplex, connect, TcpSocket, type TcpSocketOptions, type TcpSocketReadyState } from "./node/socket.js";
+export { serve, connections, Connections, type Serving } from "./node/serve.js";
+export type { AdapterOptions } from "./node/poll-of.js";
+export { PollDriver } from "./node/driver.js";
+export {
+  Sim,
+  SimSwitch,
+  SimCapture,
+  SimTimeout,
+  type SimOptions,
+  type SimHostOptions,
+  type SimLinkOptions,
+  type SimHostRef,
+  type SimNodeRef,
+  type SimStats,
+  type Readiness,
+  type SimRunOptions,
+} from "./sim/index.js";
