@@ -340,9 +340,13 @@ export class Sim {
    *
    * **User code and virtual time.** Synchronous code and promise chains take
    * no virtual time: `sim.now()` moves only in step 4. Use `sim.sleep` and
-   * `sim.setTimeout` for time inside a run. Node's own timers (`setTimeout`,
-   * `setInterval`, `timers/promises`, socket or http server timeouts) and
-   * real I/O stay in wall time: the Sim does not wait for them; while one is
+   * `sim.setTimeout` for time inside a run. The idle timeouts of the
+   * adapters' sockets (`socket.setTimeout`, and so an http server's
+   * keep-alive and request timeouts) run in virtual time. Node's own timers
+   * (`setTimeout`, `setInterval`, `timers/promises`), its clock (`Date`:
+   * an http response's Date header; set `res.sendDate = false` for
+   * byte-identical runs) and real I/O stay in wall time: the Sim does not
+   * wait for them; while one is
    * pending it keeps advancing virtual time whenever it is otherwise idle
    * (so how far virtual time moves before a Node timer fires depends on
    * wall-clock speed: not reproducible), and if nothing at all is pending in

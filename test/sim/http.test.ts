@@ -25,6 +25,8 @@ function world(seed: number, link: Parameters<Sim["link"]>[2]) {
 /** An http server answering each request with its path and body length, served on `stack` port 80. */
 function echoServer(stack: Stack): Server {
   const server = createServer((req, res) => {
+    // the Date header is wall-clock time: it would make runs differ
+    res.sendDate = false;
     let n = 0;
     req.on("data", (d: Buffer) => (n += d.length));
     req.on("end", () => res.end(`${req.method} ${req.url} ${n}`));
