@@ -342,7 +342,7 @@ export class Sim {
    * no virtual time: `sim.now()` moves only in step 4. Use `sim.sleep` and
    * `sim.setTimeout` for time inside a run. The idle timeouts of the
    * adapters' sockets (`socket.setTimeout`, and so an http server's
-   * keep-alive and request timeouts) run in virtual time. Node's own timers
+   * keep-alive timeout) run in virtual time. Node's own timers
    * (`setTimeout`, `setInterval`, `timers/promises`), its clock (`Date`:
    * an http response's Date header; set `res.sendDate = false` for
    * byte-identical runs) and real I/O stay in wall time: the Sim does not
