@@ -33,8 +33,12 @@ export interface SimRunOptions {
 
 /** What the loop drives: the Sim's network, clock and timers. */
 export interface VirtualWorld {
-  /** Runs what is due at the current virtual time; returns how much progressed (0: nothing). */
-  pump(): number;
+  /**
+   * Runs what is due at the current virtual time; returns how much
+   * progressed: events and timers that ran the code's callbacks (`user`),
+   * packets the network moved (`network`).
+   */
+  pump(): { user: number; network: number };
   /** The next virtual time something is due (a packet, a stack timer, a sim timer), or Infinity. */
   nextWakeup(): number;
   /** Moves virtual time forward to `t`. */
@@ -97,21 +101,23 @@ export async function runInVirtualTime<T>(world: VirtualWorld, fn: () => T | Pro
         `Sim.run gave up after ${maxWallMs} ms of wall time, at virtual time ${world.now()} ms: the function has not settled (raise maxWallMs, or look for something that keeps virtual time moving forever)`,
       );
     }
-    if (world.pump() > 0) {
+    const p = world.pump();
+    if (p.user > 0 || p.network > 0) {
       idle = stuckTurns = 0;
       continue;
     }
     if (++idle < idleTurns) continue;
-    // nothing runnable: move virtual time to the next thing due, again while that brings no progress
+    // nothing runnable: move virtual time to the next thing due, again while that runs none of the
+    // code's callbacks (packets on their way, stack timers): only those need Node to take a turn
     let moved = false;
     for (let i = 0; i < MAX_JUMPS_PER_TURN; i++) {
       const next = world.nextWakeup();
       if (next === Infinity) break;
       const before = world.now();
       world.advanceTo(next);
-      const progressed = world.pump() > 0;
-      if (progressed || world.now() > before) moved = true;
-      if (progressed || !moved) break;
+      const q = world.pump();
+      if (q.user > 0 || q.network > 0 || world.now() > before) moved = true;
+      if (q.user > 0 || !moved) break;
     }
     if (moved) {
       idle = stuckTurns = 0;

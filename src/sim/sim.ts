@@ -328,9 +328,10 @@ export class Sim {
    * 4. after `idleTurns` (default 2) turns in a row without progress, moves
    *    virtual time to the earliest of the next packet arrival, the next
    *    stack timer and the next sim timer, and steps again, repeating while
-   *    that brings no progress (a timer that does nothing visible), then
-   *    goes back to 1. Time never moves while anything is runnable, so at
-   *    a given virtual instant everything runnable runs before the next one.
+   *    that runs none of the code's callbacks (packets on their way, stack
+   *    timers: nothing Node needs a turn for), then goes back to 1. Time
+   *    never moves while anything is runnable, so at a given virtual
+   *    instant everything runnable runs before the next one.
    *
    * It rejects with an IoError `EDEADLK` when `fn` has not settled and
    * nothing can ever happen in virtual time (no packet in flight, no timer)
@@ -364,11 +365,11 @@ export class Sim {
     if (options === null || typeof options !== "object") return Promise.reject(new TypeError("sim.run: options must be an object"));
     this.running = true;
     const driver = PollDriver.for(this.poll);
-    const pump = (): number => {
+    const pump = (): { user: number; network: number } => {
       const before = this.fabric.moved;
       driver.step(0);
-      const n = driver.takeActivity() + this.timers.fireDue(this.clock.now());
-      return n + (this.fabric.moved - before);
+      const user = driver.takeActivity() + this.timers.fireDue(this.clock.now());
+      return { user, network: this.fabric.moved - before };
     };
     const world = {
       pump,

@@ -55,6 +55,8 @@ export class TcpLayer implements TcpHost, ListenerHost {
   private readonly cookies: SynCookies;
   /** the Poll that drives the stack (set by the Stack) */
   poll: Poll | undefined = undefined;
+  /** the earliest timer of the connections (see {@link deadline}); undefined: not known */
+  private earliest: number | null | undefined = undefined;
   /** SYNs offered for forwarding and not yet decided, by four-tuple */
   private readonly pendingForwards = new Set<string>();
   readonly config: TcpConfig;
@@ -177,6 +179,8 @@ export class TcpLayer implements TcpHost, ListenerHost {
    * about a forwarded SYN).
    */
   receive(src: Uint8Array, dst: Uint8Array, segment: Uint8Array, checksumVerified = false, packet?: Uint8Array): void {
+    // receiving may arm timers (a delayed ACK, a retransmission)
+    this.earliest = undefined;
     const seg = this.seg.reset(segment);
     const r = seg.check(src, dst, checksumVerified);
     if (!r.ok) return this.counters.drop(`tcp:${r.reason}`);
@@ -360,6 +364,9 @@ export class TcpLayer implements TcpHost, ListenerHost {
 
   /** Runs the timers that are due; forgets connections left without one. */
   onTimers(now: number): void {
+    const known = this.earliest;
+    if (known !== undefined && (known === null || known > now)) return;
+    this.earliest = undefined;
     for (const c of this.timed) {
       const d = c.deadline();
       if (d !== null && d <= now) c.onTimer(now);
@@ -369,16 +376,24 @@ export class TcpLayer implements TcpHost, ListenerHost {
 
   /** The earliest timer of any connection, or null. */
   deadline(): number | null {
+    if (this.earliest !== undefined) return this.earliest;
     let next: number | null = null;
     for (const c of this.timed) {
       const d = c.deadline();
       if (d === null) this.timed.delete(c);
       else if (next === null || d < next) next = d;
     }
-    return next;
+    return (this.earliest = next);
   }
 
+  /**
+   * A connection armed a timer. Every arming passes here (or happens while
+   * a segment is received, see {@link receive}): the only ways a deadline
+   * moves earlier, so the cached earliest one is dropped. A timer that
+   * moves later or stops leaves it early, which costs one look too many.
+   */
   timerArmed(c: TcpConnection): void {
+    this.earliest = undefined;
     if (c.state !== "CLOSED") this.timed.add(c);
   }
 
@@ -435,6 +450,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
    */
   icmpError(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, quoted: Uint8Array, errno: string): void {
     if (errno === "EMSGSIZE") return;
+    this.earliest = undefined;
     const c = this.conns.get(local, localPort, remote, remotePort);
     if (c === undefined) return this.counters.drop("tcp:icmp-no-socket");
     const seq = ((quoted[4]! << 24) | (quoted[5]! << 16) | (quoted[6]! << 8) | quoted[7]!) >>> 0;
