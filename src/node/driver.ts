@@ -35,8 +35,6 @@ export class PollDriver {
   private readonly events = new Events(1024);
   private nextToken = 1;
   private looping = false;
-  /** inside {@link dispatch}: the loop polls again right after, no need to wake it */
-  private dispatching = false;
   private waker: Waker | null | undefined = undefined;
   /** events dispatched since the last {@link takeActivity} */
   private activity = 0;
@@ -138,16 +136,6 @@ export class PollDriver {
     return n;
   }
 
-  /**
-   * Tells a waiting real-time loop to look again: a virtual socket was used
-   * outside the loop (a write, a connect, a close), so a Stack may have
-   * packets to move and a deadline earlier than the one the loop waits for.
-   * A no-op when no loop waits (on virtual time, or while dispatching).
-   */
-  nudge(): void {
-    if (this.looping && !this.dispatching) this.waker?.wake();
-  }
-
   /** How many events were dispatched since the last call (the Sim's measure of progress). */
   takeActivity(): number {
     const n = this.activity;
@@ -157,14 +145,9 @@ export class PollDriver {
 
   private dispatch(events: Events): number {
     let n = 0;
-    this.dispatching = true;
-    try {
-      for (const e of events) {
-        n++;
-        this.watches.get(e.token())?.onEvent(e);
-      }
-    } finally {
-      this.dispatching = false;
+    for (const e of events) {
+      n++;
+      this.watches.get(e.token())?.onEvent(e);
     }
     this.activity += n;
     return n;

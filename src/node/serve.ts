@@ -182,6 +182,5 @@ class Acceptor {
     this.closed = true;
     this.driver.unwatch(this.token);
     this.listener.close();
-    this.driver.nudge(); // a virtual listener resets the connections it held
   }
 }

@@ -13,7 +13,6 @@ import type { Token } from "../poll/token.js";
 import { PollDriver } from "./driver.js";
 import { IdleTimer } from "./idle.js";
 import { pollOf, type AdapterOptions } from "./poll-of.js";
-import { VirtualTcpStream } from "../stack/tcp/socket.js";
 
 /** Bytes asked of the TcpStream per read. */
 const READ_SIZE = 64 * 1024;
@@ -88,8 +87,6 @@ export class TcpSocket extends Duplex implements Socket {
   private readonly driver: PollDriver | null;
   private readonly token: Token | null;
   private readonly idle: IdleTimer | null;
-  /** a virtual stream: using it outside the driver's loop may need the loop's attention */
-  private readonly virtual: boolean;
   private written = 0;
   /** `_read` asked for data and `push()` has not said stop */
   private wantRead = false;
@@ -116,7 +113,6 @@ export class TcpSocket extends Duplex implements Socket {
       ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
     });
     this.stream = stream;
-    this.virtual = stream instanceof VirtualTcpStream;
     this.connecting = options.connecting === true;
     if (stream === null) {
       this.driver = null;
@@ -130,7 +126,6 @@ export class TcpSocket extends Duplex implements Socket {
     this.driver = driver;
     this.idle = new IdleTimer(driver, () => this.emit("timeout"));
     this.token = driver.watch(stream, Interest.READABLE.add(Interest.WRITABLE), () => this.onReady());
-    this.nudge(); // the SYN a connect sent
   }
 
   // ---- net.Socket's properties ---------------------------------------------
@@ -282,7 +277,6 @@ export class TcpSocket extends Duplex implements Socket {
   override _read(): void {
     this.wantRead = true;
     if (!this.connecting) this.pull();
-    this.nudge(); // a window update
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -302,7 +296,6 @@ export class TcpSocket extends Duplex implements Socket {
       return;
     }
     this.shutdownWrite(callback);
-    this.nudge();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -320,7 +313,6 @@ export class TcpSocket extends Duplex implements Socket {
         // closed already
       }
       s.close();
-      this.nudge();
     }
     const hadError = error !== null;
     callback(error);
@@ -389,7 +381,6 @@ export class TcpSocket extends Duplex implements Socket {
     this.pendingWrite = { bufs: bufs.filter((b) => b.length > 0), callback };
     this.idle?.touch();
     if (!this.connecting) this.flush();
-    this.nudge();
   }
 
   /** Hands the pending write to the TcpStream until it is all taken or WOULD_BLOCK. */
@@ -441,11 +432,6 @@ export class TcpSocket extends Duplex implements Socket {
   }
 
   // ---- helpers -------------------------------------------------------------
-
-  /** After using a virtual stream outside the driver's loop: see {@link PollDriver.nudge}. */
-  private nudge(): void {
-    if (this.virtual) this.driver?.nudge();
-  }
 
   /** The TcpStream while it is open. */
   private live(): TcpStream | undefined {

@@ -150,6 +150,16 @@ export class Selector {
     this.onSignal?.();
   }
 
+  /**
+   * Wakes a `pollAsync` that is waiting, so that it runs the drivers and
+   * looks at their deadlines again: a driver's work changed outside a poll
+   * (a virtual socket sent a packet through a timed device). A no-op
+   * otherwise.
+   */
+  wake(): void {
+    this.onSignal?.();
+  }
+
   /** Drives `d` inside every poll from now on. */
   drive(d: Driver): void {
     this.live();

@@ -111,6 +111,8 @@ export class Stack implements Network, Driver, UdpHost {
   private readonly forward: StackForwarding | null;
   private now = 0;
   private closed = false;
+  /** inside {@link poll} */
+  private polling = false;
 
   constructor(options: StackOptions) {
     if (options === null || typeof options !== "object") throw new TypeError("Stack needs options { device, addresses }");
@@ -146,8 +148,14 @@ export class Stack implements Network, Driver, UdpHost {
     if (poll) {
       // a kernel-backed device (TUN) also wakes the Poll when packets wait
       const selector = selectorOf(poll.registry());
-      if (device.fd === undefined) selector.drive(this);
-      else selector.driveFd(device.fd, this);
+      if (device.fd === undefined) {
+        selector.drive(this);
+        // a packet sent outside a poll (a socket written, connected or closed by user code) may
+        // arrive, on a timed device, before the deadline a waiting pollAsync sleeps until
+        this.iface.onSend = () => {
+          if (!this.polling) selector.wake();
+        };
+      } else selector.driveFd(device.fd, this);
     }
   }
 
@@ -241,6 +249,15 @@ export class Stack implements Network, Driver, UdpHost {
   /** Moves packets from the device (and to ourselves) into sockets and runs due timers. */
   poll(now: number): void {
     if (this.closed) return;
+    this.polling = true;
+    try {
+      this.advance(now);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private advance(now: number): void {
     this.now = now;
     const self = this.iface.selfQueue;
     for (let i = 0; i < self.length; i++) this.receive(self[i]!, false);

@@ -21,6 +21,8 @@ export class Interface {
   readonly routes = new RouteTable();
   /** datagrams to ourselves, delivered on the next poll */
   readonly selfQueue: Uint8Array[] = [];
+  /** called after each datagram sent or queued to ourselves (the Stack wakes a waiting Poll) */
+  onSend: (() => void) | null = null;
   private readonly tx = new Uint8Array(TX_BUFFER);
   /** {@link payloadBuffer}'s views, made once */
   private readonly tx4 = this.tx.subarray(IPV4_MIN_HEADER);
@@ -171,6 +173,7 @@ export class Interface {
     this.counters.txBytes += packet.length;
     if (local) this.selfQueue.push(packet.slice());
     else this.device.transmit(packet);
+    this.onSend?.();
   }
 
   private nextIpv4Id(): number {
