@@ -22,6 +22,13 @@ import type { RunOptions } from "./run-options.js";
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 /** Busy rounds of the relay before it lets Node's event loop turn (child exit, signals). */
 const BUSY_ROUNDS = 64;
+/**
+ * After the command ended, how long the relay may go on passing on what its
+ * connections' stack already acknowledged to the command (ms), and how often
+ * it looks whether that is done.
+ */
+const DRAIN_MS = 10_000;
+const DRAIN_STEP_MS = 50;
 /** The relay's TCP buffers: large, as the host's kernel sockets have. */
 const RELAY_TCP_BUFFER = 1 << 22;
 
@@ -69,7 +76,11 @@ export async function runCommand(options: RunOptions, log: (line: string) => voi
   for (const s of FORWARDED_SIGNALS) process.on(s, forward);
   try {
     sandbox.start();
-    await serve(poll, relay, tun, () => status !== null);
+    await serve(poll, relay, tun, () => status !== null, null);
+    // what the command sent and the stack acknowledged is still on its way to the host: the
+    // namespace's kernel keeps its closed sockets' data and FINs coming; pass them on, for a while
+    const until = Date.now() + DRAIN_MS;
+    await serve(poll, relay, tun, () => relay.drained() || Date.now() >= until, DRAIN_STEP_MS);
   } finally {
     for (const s of FORWARDED_SIGNALS) process.off(s, forward);
     relay.close();
@@ -87,14 +98,16 @@ export async function runCommand(options: RunOptions, log: (line: string) => voi
 
 /**
  * The relay's loop: wait (letting Node's event loop run: child exit,
- * signals) until something is ready, then handle events and poll again
- * without waiting while there are more, letting the event loop turn every
- * {@link BUSY_ROUNDS} rounds, until `done`.
+ * signals) until something is ready, at most `maxWaitMs` (null: as long as
+ * nothing is due), then handle events and poll again without waiting while
+ * there are more, letting the event loop turn every {@link BUSY_ROUNDS}
+ * rounds, until `done`.
  */
-async function serve(poll: Poll, relay: Relay, tun: TunDevice, done: () => boolean): Promise<void> {
+async function serve(poll: Poll, relay: Relay, tun: TunDevice, done: () => boolean, maxWaitMs: number | null): Promise<void> {
   const events = new Events(1024);
   while (!done()) {
-    await poll.pollAsync(events, relay.tick());
+    const due = relay.tick();
+    await poll.pollAsync(events, maxWaitMs === null ? due : Math.min(due ?? maxWaitMs, maxWaitMs));
     for (let rounds = 1; !events.isEmpty(); rounds++) {
       for (const e of events) relay.handle(e);
       tun.flush();

@@ -142,11 +142,25 @@ export class Relay {
     return { records: [...this.records], omitted: this.droppedRecords };
   }
 
-  /** Resets every relayed connection, closes every socket and the stack. The device is the caller's. */
+  /**
+   * Whether every relayed connection has passed on everything the command
+   * sent, its end included: after the command exits, the relay runs until
+   * then (bounded) so that no byte the stack acknowledged is lost.
+   */
+  drained(): boolean {
+    for (const s of this.splices) if (!s.upstreamDone) return false;
+    return true;
+  }
+
+  /**
+   * Stops: closes every relayed connection (gracefully if everything the
+   * command sent went out, see {@link TcpSplice.stop}; with a reset
+   * otherwise), every socket and the stack. The device is the caller's.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const s of [...this.splices]) s.reset();
+    for (const s of [...this.splices]) s.stop();
     for (const l of this.listeners) l.close();
     this.udp?.close();
     this.stack.close();

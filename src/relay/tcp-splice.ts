@@ -66,6 +66,15 @@ export class TcpSplice {
     return this.down.bytes;
   }
 
+  /**
+   * Whether everything the command sent has been passed to the host side,
+   * its end included (or the splice ended): nothing acknowledged to the
+   * command is left to deliver.
+   */
+  get upstreamDone(): boolean {
+    return this.ended !== null || this.up.passed;
+  }
+
   /** How it ended, or null while it runs. */
   get end(): SpliceEnd | null {
     return this.ended;
@@ -80,7 +89,26 @@ export class TcpSplice {
     if (this.up.passed && this.down.passed) this.finish("closed");
   }
 
-  /** Resets both sides (the relay is shutting down, or a side is gone). */
+  /**
+   * Ends the splice as the relay stops: gracefully once everything from the
+   * command went out (what the host side was still sending is read and
+   * dropped, so that closing its socket sends the queued bytes and a FIN,
+   * not a RST: the kernel delivers them after the relay is gone), with a
+   * reset otherwise.
+   */
+  stop(): void {
+    if (this.ended !== null) return;
+    if (!this.upstreamDone) return this.reset();
+    const sink = this.scratch;
+    try {
+      for (let n = this.outer.read(sink); n !== WOULD_BLOCK && n > 0; n = this.outer.read(sink));
+    } catch (e) {
+      if (!(e instanceof IoError)) throw e;
+    }
+    this.finish("closed");
+  }
+
+  /** Resets both sides (a side is gone, or the relay stops before the command's bytes went out). */
   reset(): void {
     if (this.ended !== null) return;
     this.abort(this.inner);

@@ -336,6 +336,20 @@ describe("relay: TCP to the host's loopback through the gateway", () => {
     expect(readFailure(w, h)).toBe("ECONNRESET");
   });
 
+  it("relay.close() after the guest's end went out closes gracefully: the host still gets every byte and the end", () => {
+    const w = world({ hostLoopback: true });
+    const [g, h] = connected(w, 4);
+    const data = pattern(300_000);
+    writeAll(w, g, data);
+    g.shutdown("write");
+    const record = recordOf(w, "tcp", g.localAddr().toString(), g.peerAddr().toString());
+    // the host has read nothing yet: the bytes wait in its socket while the relay passes the end on
+    w.until("the guest's end passed on", () => w.relay.drained());
+    w.relay.close();
+    expect(record.end).toBe("closed");
+    expectBytes(readToEnd(w, h), data);
+  });
+
   it("relay.close() resets the connections it relays", () => {
     const w = world({ hostLoopback: true });
     const [g, h] = connected(w, 4);

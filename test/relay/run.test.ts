@@ -306,6 +306,34 @@ netnsSuite("tsmio run", () => {
     expect(s6.requests).toEqual(["GET /v6 from ::1"]);
   });
 
+  it("what the command sent before it exited reaches the host: the relay drains before it stops", async () => {
+    // less than the buffers on the way hold: the command is done writing at once and exits
+    const SIZE = 3 * 1024 * 1024;
+    const SEED = 0x5eed3;
+    let atHost!: Promise<{ bytes: number; sha256: string }>;
+    const server = createServer((sock: Socket) => {
+      // a slow host: nothing is read for a while, so the bytes wait in the relay when the command exits
+      sock.pause();
+      const hash = createHash("sha256");
+      let bytes = 0;
+      atHost = new Promise((resolve, reject) => {
+        sock.on("data", (d: Buffer) => {
+          bytes += d.length;
+          hash.update(d);
+        });
+        sock.on("end", () => resolve({ bytes, sha256: hash.digest("hex") }));
+        sock.on("error", reject);
+      });
+      setTimeout(() => sock.resume(), 1500);
+    });
+    const port = await listen(server, "127.0.0.1");
+    const r = await run(["--host-loopback", "--outbound", "none", "--", ...fixture("send-and-exit.mjs", "10.0.2.2", port, SIZE, SEED)], 30_000);
+    expect(r.code, show(r)).toBe(0);
+    const host = await atHost;
+    expect(host.bytes).toBe(SIZE);
+    expect(host.sha256).toBe(patternDigest(SEED, SIZE));
+  });
+
   it("100 MB up and 100 MB down at once through one relayed connection, hashes equal", async () => {
     const SIZE = 100 * 1024 * 1024;
     const UP = 0x5eed1;
