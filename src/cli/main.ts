@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { IoError } from "../error.js";
+import { LABS } from "../labs/index.js";
 import { runCommand } from "./run.js";
 import { UsageError, parseRunArgs } from "./run-options.js";
 
@@ -46,7 +47,8 @@ tsmio run [--mtu N] [--host-loopback] [-p [IP:]HOSTPORT:PORT[/udp]]... [--outbou
   --stats            Print per-flow byte counts when CMD exits.
   Exits with CMD's exit code; a command-line mistake exits with code 2.
 
-tsmio lab N          A teaching lab (not in this build yet).
+tsmio lab N          Runs teaching lab N (see labs/ for each lab's README); the lab
+                     prints to stdout and writes its pcap files to the current directory.
 tsmio playground     An interactive playground (not in this build yet).`;
 
 function version(): string {
@@ -69,9 +71,27 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** `tsmio lab N`: runs lab N, printing to stdout; 2 for a missing or unknown N. */
+async function lab(argv: string[]): Promise<number> {
+  const n = argv.length === 1 && /^[0-9]+$/.test(argv[0]!) ? Number(argv[0]) : NaN;
+  const chosen = Object.hasOwn(LABS, n) ? LABS[n] : undefined;
+  if (chosen === undefined) {
+    process.stderr.write(`tsmio: lab needs one lab number among ${Object.keys(LABS).join(", ")}, got '${argv.join(" ")}'\n`);
+    return 2;
+  }
+  // a reader that went away (`tsmio lab 5 | head`) ends the lab quietly, as for any Unix filter
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
+  await chosen.run({ line: (text) => process.stdout.write(`${text}\n`), dir: process.cwd() });
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
   if (cmd === "run") return run(argv.slice(1));
+  if (cmd === "lab") return lab(argv.slice(1));
   if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(`${USAGE}\n`);
     return cmd === undefined ? 2 : 0;
