@@ -142,7 +142,7 @@ export async function runLab5(out: LabOutput, loss = 0.01): Promise<Lab5Result> 
       if (kind === "fast" && retransmits.filter((r) => r.kind === "fast").length > FAST_SHOWN) return;
       out.line(
         `${(sim.now() / 1000).toFixed(3)}s retransmit (${kind === "rto" ? "RTO" : "fast retransmit / SACK recovery"}) seq=${e.seq} ` +
-          (kind === "rto" ? `(${e.length} bytes outstanding, resent from here)` : `len=${e.length}`) +
+          `len=${e.length}` +
           `  cwnd=${e.stats.cwnd} ssthresh=${e.stats.ssthresh} rto=${Math.round(e.stats.rto)}ms srtt=${Math.round(e.stats.srtt)}ms sacked=${e.stats.sackedBytes}`,
       );
     });

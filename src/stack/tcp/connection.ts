@@ -1075,7 +1075,8 @@ export class TcpConnection {
     this.retxDeadline = null;
     this.sndNxt = this.sndUna;
     this.retransmits++;
-    this.host.retransmitted(this, this.sndUna, seqDiff(this.sndMax, this.sndUna));
+    // what goes out now: the first segment (the window is one segment after a timeout)
+    this.host.retransmitted(this, this.sndUna, Math.min(seqDiff(this.sndMax, this.sndUna), this.maxSegmentData(now)));
     this.output(now);
     if (this.retxDeadline === null && seqGt(this.sndMax, this.sndUna)) this.retxDeadline = now + this.rto.rto;
   }
