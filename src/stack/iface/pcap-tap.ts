@@ -2,24 +2,9 @@
  * Middleware that records every packet through a device in a pcap file
  * (the classic libpcap format that Wireshark and tcpdump read).
  */
-import { closeSync, openSync, writeSync } from "node:fs";
 import type { Device } from "./device.js";
+import { PcapFile } from "./pcap-file.js";
 import { DeviceWrapper } from "./wrapper.js";
-
-/** The pcap magic number: microsecond timestamps, written little-endian. */
-export const PCAP_MAGIC = 0xa1b2c3d4;
-/** The largest packet recorded whole; longer ones are truncated (`incl_len < orig_len`). */
-export const PCAP_SNAPLEN = 65535;
-/** LINKTYPE_RAW: each packet is a raw IPv4 or IPv6 packet, no link-layer header. */
-export const LINKTYPE_RAW = 101;
-
-const GLOBAL_HEADER_LEN = 24;
-const RECORD_HEADER_LEN = 16;
-
-/** A tap that was garbage-collected while open has its file closed. */
-const finalizer = new FinalizationRegistry<number>((file) => {
-  closeSync(file);
-});
 
 /**
  * Writes a pcap file of every packet received from and transmitted to the
@@ -31,65 +16,36 @@ const finalizer = new FinalizationRegistry<number>((file) => {
 export class PcapTap extends DeviceWrapper {
   /** The file being written. */
   readonly path: string;
-  private file: number;
-  private readonly record = Buffer.alloc(RECORD_HEADER_LEN + PCAP_SNAPLEN);
+  private readonly file: PcapFile;
 
   /** Creates (or truncates) the pcap file at `path` and writes its header. Throws the `fs` error if it cannot. */
   constructor(device: Device, path: string) {
     super(device);
     if (typeof path !== "string" || path.length === 0) throw new TypeError("PcapTap needs a file path");
     this.path = path;
-    this.file = openSync(path, "w");
-    finalizer.register(this, this.file, this);
-    const header = Buffer.alloc(GLOBAL_HEADER_LEN);
-    header.writeUInt32LE(PCAP_MAGIC, 0);
-    header.writeUInt16LE(2, 4); // version 2.4
-    header.writeUInt16LE(4, 6);
-    header.writeInt32LE(0, 8); // thiszone: UTC
-    header.writeUInt32LE(0, 12); // sigfigs
-    header.writeUInt32LE(PCAP_SNAPLEN, 16);
-    header.writeUInt32LE(LINKTYPE_RAW, 20);
-    writeSync(this.file, header);
+    this.file = new PcapFile(path);
   }
 
   /** Receives from the wrapped device and records the packet, if any. */
   receive(): Uint8Array | null {
     const packet = this.inner.receive();
-    if (packet !== null) this.write(packet);
+    if (packet !== null) this.file.write(packet, this.clock.now());
     return packet;
   }
 
   /** Records `packet`, then transmits it on the wrapped device. */
   transmit(packet: Uint8Array): void {
-    this.write(packet);
+    this.file.write(packet, this.clock.now());
     this.inner.transmit(packet);
   }
 
   /** Whether the file is still being written. */
   isOpen(): boolean {
-    return this.file >= 0;
+    return this.file.isOpen();
   }
 
   /** Closes the file (idempotent). Packets still pass through afterwards, unrecorded. */
   close(): void {
-    if (this.file < 0) return;
-    finalizer.unregister(this);
-    const file = this.file;
-    this.file = -1;
-    closeSync(file);
-  }
-
-  private write(packet: Uint8Array): void {
-    if (this.file < 0) return;
-    const us = Math.max(0, Math.round(this.clock.now() * 1000));
-    const sec = Math.floor(us / 1e6);
-    const incl = Math.min(packet.length, PCAP_SNAPLEN);
-    const r = this.record;
-    r.writeUInt32LE(sec >>> 0, 0);
-    r.writeUInt32LE(us - sec * 1e6, 4);
-    r.writeUInt32LE(incl, 8);
-    r.writeUInt32LE(packet.length, 12);
-    r.set(packet.subarray(0, incl), RECORD_HEADER_LEN);
-    writeSync(this.file, r, 0, RECORD_HEADER_LEN + incl);
+    this.file.close();
   }
 }
