@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { kernelWorld, virtualWorld, type World } from "./worlds.js";
 import {
   Link,
   Poll,
@@ -16,48 +17,20 @@ import {
   TcpSocket,
   connect,
   connections,
-  kernel,
   serve,
   toDuplex,
-  type Network,
   type TcpListener,
 } from "../../src/index.js";
 import { PollDriver } from "../../src/node/driver.js";
-
-interface World {
-  name: string;
-  server: Network;
-  client: Network;
-  /** `"ip:port"` on the server side */
-  addr(port?: number): string;
-}
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   while (cleanups.length > 0) cleanups.pop()!();
 });
 
-function kernelWorld(): World {
-  return { name: "kernel", server: kernel, client: kernel, addr: (port = 0) => `127.0.0.1:${port}` };
-}
-
-/** Two Stacks over a Link, on a real-time Poll (the adapters' driver polls it). */
-function virtualWorld(): World {
-  const poll = new Poll();
-  const link = new Link({ mtu: 1500 });
-  const client = new Stack({ poll, device: link.a, addresses: ["10.0.0.1/24"] });
-  const server = new Stack({ poll, device: link.b, addresses: ["10.0.0.2/24"] });
-  cleanups.push(() => {
-    client.close();
-    server.close();
-    poll.close();
-  });
-  return { name: "virtual", server, client, addr: (port = 0) => `10.0.0.2:${port}` };
-}
-
 const worlds: Array<[string, () => World]> = [
   ["kernel", kernelWorld],
-  ["virtual", virtualWorld],
+  ["virtual", () => virtualWorld(cleanups)],
 ];
 
 /** 'close' of each tracked socket (hadError), watched from the start. */

@@ -9,35 +9,13 @@ import { once } from "node:events";
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { Link, Poll, Stack, connect, kernel, serve, type Network } from "../../src/index.js";
-
-interface World {
-  server: Network;
-  client: Network;
-  host: string;
-}
+import { kernelWorld, virtualWorld, type World } from "./worlds.js";
+import { connect, serve } from "../../src/index.js";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   while (cleanups.length > 0) cleanups.pop()!();
 });
-
-function kernelWorld(): World {
-  return { server: kernel, client: kernel, host: "127.0.0.1" };
-}
-
-function virtualWorld(): World {
-  const poll = new Poll();
-  const link = new Link({ mtu: 1500 });
-  const client = new Stack({ poll, device: link.a, addresses: ["10.0.0.1/24"] });
-  const server = new Stack({ poll, device: link.b, addresses: ["10.0.0.2/24"] });
-  cleanups.push(() => {
-    client.close();
-    server.close();
-    poll.close();
-  });
-  return { server, client, host: "10.0.0.2" };
-}
 
 /** `n` deterministic bytes. */
 function body(n: number, seed: number): Buffer {
@@ -86,7 +64,7 @@ const size = (i: number): number => (i * i * 131) % 300_001;
 
 describe.each([
   ["kernel", kernelWorld],
-  ["virtual", virtualWorld],
+  ["virtual", () => virtualWorld(cleanups)],
 ])("http over the adapters (%s)", (_name, makeWorld) => {
   it("50 requests with bodies through http.request({ createConnection })", async () => {
     const w = makeWorld();
