@@ -8,6 +8,8 @@ import { lab4 } from "./lab4.js";
 import { lab5 } from "./lab5.js";
 import { lab6 } from "./lab6.js";
 import { lab7 } from "./lab7.js";
+import { lab8 } from "./lab8.js";
+import { lab9 } from "./lab9.js";
 
 /** Where a lab writes what the learner sees. */
 export interface LabOutput {
@@ -34,4 +36,6 @@ export const LABS: Record<number, Lab> = {
   5: lab5,
   6: lab6,
   7: lab7,
+  8: lab8,
+  9: lab9,
 };
