@@ -6,57 +6,13 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Interest } from "../poll/interest.js";
-import { WOULD_BLOCK } from "../error.js";
 import { Sim } from "../sim/sim.js";
-import type { Stack, TcpRetransmitEvent } from "../stack/stack.js";
-import type { VirtualTcpListener } from "../stack/tcp/listener.js";
-import type { VirtualTcpStream } from "../stack/tcp/socket.js";
+import type { TcpRetransmitEvent } from "../stack/stack.js";
+import { accept, connect, readToEnd, writeAll } from "../sim/sockets.js";
 import type { Lab, LabOutput } from "./index.js";
 import { writePlots } from "./plot.js";
 
 // ---- helpers shared by labs 5 to 7 ------------------------------------------
-
-/** @internal Connects `from` to `to` and waits for the handshake; throws its error. */
-export async function connect(sim: Sim, from: Stack, to: string): Promise<VirtualTcpStream> {
-  const s = from.tcpConnect(to);
-  await sim.ready(s, Interest.WRITABLE);
-  const err = s.takeError();
-  if (err !== null) throw err;
-  return s;
-}
-
-/** @internal The next connection on `l`. */
-export async function accept(sim: Sim, l: VirtualTcpListener): Promise<VirtualTcpStream> {
-  for (let i = 0; i < 100; i++) {
-    const r = l.accept();
-    if (r !== WOULD_BLOCK) return r[0];
-    await sim.ready(l);
-  }
-  throw new Error("accept: too many wake-ups");
-}
-
-/** @internal Writes all of `data` to `s`, waiting for room as needed. */
-export async function writeAll(sim: Sim, s: VirtualTcpStream, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) {
-    const n = s.write(data.subarray(off));
-    if (n === WOULD_BLOCK) await sim.ready(s, Interest.WRITABLE);
-    else off += n;
-  }
-}
-
-/** @internal Reads `s` to its end and returns how many bytes came. */
-export async function readToEnd(sim: Sim, s: VirtualTcpStream): Promise<number> {
-  const buf = new Uint8Array(65536);
-  let total = 0;
-  for (;;) {
-    const n = s.read(buf);
-    if (n === WOULD_BLOCK) await sim.ready(s);
-    else if (n === 0) return total;
-    else total += n;
-  }
-}
 
 /** @internal One TCP segment of a capture, the fields the labs look at. */
 export interface Segment {
@@ -161,7 +117,7 @@ export async function runLab5(out: LabOutput, loss = 0.01): Promise<Lab5Result> 
       const reading = readToEnd(sim, p);
       await writeAll(sim, s, new Uint8Array(BYTES).fill(0x35));
       s.shutdown("write");
-      return reading;
+      return (await reading).length;
     });
     capture.close();
     const stats = Object.values(a.tcpStats())[0];

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { Sim } from "../sim/sim.js";
 import { SequenceDiagram } from "./diagram.js";
 import type { Lab, LabOutput } from "./index.js";
-import { type Segment, accept, connect, readSegments, readToEnd, rel, writeAll } from "./lab5.js";
+import { accept, connect, readToEnd, writeAll } from "../sim/sockets.js";
+import { type Segment, readSegments, rel } from "./lab5.js";
 
 /** What one run of lab 6 observed. */
 export interface Lab6Result {
@@ -44,7 +45,7 @@ export async function runLab6(out: LabOutput): Promise<Lab6Result> {
       const writing = writeAll(sim, s, new Uint8Array(BYTES).fill(0x36)).then(() => s.shutdown("write"));
       await sim.sleep(PAUSE_MS);
       out.line(`${(sim.now() / 1000).toFixed(3)}s --- b starts reading ---`);
-      const n = await readToEnd(sim, p);
+      const n = (await readToEnd(sim, p)).length;
       await writing;
       return n;
     });

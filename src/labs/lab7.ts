@@ -9,7 +9,7 @@ import { WOULD_BLOCK } from "../error.js";
 import { Sim } from "../sim/sim.js";
 import type { VirtualTcpStream } from "../stack/tcp/socket.js";
 import type { Lab, LabOutput } from "./index.js";
-import { accept, connect, writeAll } from "./lab5.js";
+import { accept, connect, writeAll } from "../sim/sockets.js";
 import { writePlots } from "./plot.js";
 
 /** The congestion control algorithms compared. */

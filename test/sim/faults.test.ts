@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { IoError, Sim, WOULD_BLOCK, type Stack } from "../../src/index.js";
 import type { VirtualTcpStream } from "../../src/stack/tcp/socket.js";
 import type { VirtualUdpSocket } from "../../src/stack/udp/socket.js";
-import { accept, connect, readToEnd, writeAll } from "./helpers.js";
+import { accept, connect, readToEnd, writeAll } from "../../src/sim/sockets.js";
 
 /** The next bytes from `s` (some), or the error reading threw. */
 async function readSome(sim: Sim, s: VirtualTcpStream): Promise<Buffer | IoError> {

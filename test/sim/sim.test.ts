@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { IoError, Sim, WOULD_BLOCK } from "../../src/index.js";
 import type { VirtualUdpSocket } from "../../src/stack/udp/socket.js";
-import { accept, connect, readToEnd, writeAll } from "./helpers.js";
+import { accept, connect, readToEnd, writeAll } from "../../src/sim/sockets.js";
 import { readPcap } from "../support/pcap.js";
 
 

@@ -1,12 +1,16 @@
 /**
- * Raw virtual sockets inside `sim.run`, awaited through `sim.ready`: the
- * helpers the Sim suites share.
+ * Raw virtual sockets inside `sim.run`, awaited through `sim.ready`: connect,
+ * accept, write all, read to the end. Used by the labs and the Sim's tests.
+ * @internal
  */
-import { Interest, WOULD_BLOCK, type Sim, type Stack } from "../../src/index.js";
-import type { VirtualTcpListener } from "../../src/stack/tcp/listener.js";
-import type { VirtualTcpStream } from "../../src/stack/tcp/socket.js";
+import { WOULD_BLOCK } from "../error.js";
+import { Interest } from "../poll/interest.js";
+import type { Stack } from "../stack/stack.js";
+import type { VirtualTcpListener } from "../stack/tcp/listener.js";
+import type { VirtualTcpStream } from "../stack/tcp/socket.js";
+import type { Sim } from "./sim.js";
 
-
+/** Connects `from` to `to` and waits for the handshake; throws its error. */
 export async function connect(sim: Sim, from: Stack, to: string): Promise<VirtualTcpStream> {
   const s = from.tcpConnect(to);
   await sim.ready(s, Interest.WRITABLE);
@@ -15,6 +19,7 @@ export async function connect(sim: Sim, from: Stack, to: string): Promise<Virtua
   return s;
 }
 
+/** The next connection on `l`. */
 export async function accept(sim: Sim, l: VirtualTcpListener): Promise<VirtualTcpStream> {
   for (let i = 0; i < 1000; i++) {
     const r = l.accept();
@@ -24,6 +29,7 @@ export async function accept(sim: Sim, l: VirtualTcpListener): Promise<VirtualTc
   throw new Error("accept: too many wake-ups");
 }
 
+/** Writes all of `data` to `s`, waiting for room as needed. */
 export async function writeAll(sim: Sim, s: VirtualTcpStream, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.length) {
@@ -33,6 +39,7 @@ export async function writeAll(sim: Sim, s: VirtualTcpStream, data: Uint8Array):
   }
 }
 
+/** Reads `s` to its end; returns the bytes. */
 export async function readToEnd(sim: Sim, s: VirtualTcpStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const buf = new Uint8Array(65536);
