@@ -72,10 +72,10 @@ export class UdpFlows {
    * unreachable).
    */
   fromCommand(payload: Uint8Array, client: SocketAddr, to: SocketAddr, target: SocketAddr | null): boolean {
-    const answer = this.answers.get(`${client}>${to}`);
+    const key = `${client}>${to}`;
+    const answer = this.answers.get(key);
     if (answer !== undefined) return this.answerClient(answer, payload);
     if (target === null) return false;
-    const key = `${client}>${to}`;
     let flow = this.outbound.get(key);
     if (flow === undefined) {
       let sock: UdpSocket;

@@ -107,11 +107,7 @@ describe("sim.partition", () => {
   });
 
   it("drops packets in flight when they arrive to a partition; a third host is unaffected", async () => {
-    const sim = new Sim({ seed: 3 });
-    sims.push(sim);
-    const sw = sim.switch("sw");
-    const [a, b, c] = ["a", "b", "c"].map((n, i) => sim.host(n, { addresses: [`10.0.0.${i + 1}/24`] })) as [Stack, Stack, Stack];
-    for (const h of [a, b, c]) sim.link(h, sw, { delayMs: 5 });
+    const { sim, a, b, c } = threeOnSwitch(3);
     await sim.run(async () => {
       const rb = b.udpBind("10.0.0.2:9");
       const rc = c.udpBind("10.0.0.3:9");
@@ -133,13 +129,19 @@ describe("sim.partition", () => {
   });
 });
 
+/** Hosts a, b, c (10.0.0.1-3) on one switch, 5 ms links. */
+function threeOnSwitch(seed: number): { sim: Sim; a: Stack; b: Stack; c: Stack } {
+  const sim = new Sim({ seed });
+  sims.push(sim);
+  const sw = sim.switch("sw");
+  const [a, b, c] = ["a", "b", "c"].map((n, i) => sim.host(n, { addresses: [`10.0.0.${i + 1}/24`] })) as [Stack, Stack, Stack];
+  for (const h of [a, b, c]) sim.link(h, sw, { delayMs: 5 });
+  return { sim, a, b, c };
+}
+
 describe("sim.hold / sim.release", () => {
   it("queues packets until release, then delivers them at that instant, in order", async () => {
-    const sim = new Sim({ seed: 4 });
-    sims.push(sim);
-    const sw = sim.switch("sw");
-    const [a, b, c] = ["a", "b", "c"].map((n, i) => sim.host(n, { addresses: [`10.0.0.${i + 1}/24`] })) as [Stack, Stack, Stack];
-    for (const h of [a, b, c]) sim.link(h, sw, { delayMs: 5 });
+    const { sim, a, b, c } = threeOnSwitch(4);
     await sim.run(async () => {
       const rb = b.udpBind("10.0.0.2:9");
       const rc = c.udpBind("10.0.0.3:9");
