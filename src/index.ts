@@ -43,6 +43,7 @@ export {
   type SimHostRef,
   type SimNodeRef,
   type SimStats,
+  type SimTraceFn,
   type Readiness,
   type SimRunOptions,
 } from "./sim/index.js";

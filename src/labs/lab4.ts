@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { WOULD_BLOCK } from "../error.js";
 import type { VirtualTcpStream } from "../stack/tcp/socket.js";
-import { A_ADDR, B_ADDR, type TwoHosts, twoHosts } from "./diagram.js";
+import { A_ADDR, B_ADDR, type TwoHosts, twoHosts } from "./two-hosts.js";
 import type { Lab, LabOutput } from "./index.js";
 
 /** TIME-WAIT shortened from 60 s so the lab shows its end. */

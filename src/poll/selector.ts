@@ -76,6 +76,7 @@ interface DriverFd {
 }
 
 export class Selector {
+  /** the epoll instance; -1 in virtual time, which watches no kernel descriptor */
   readonly epfd: number;
   /** true when time is virtual (a SimClock): the selector never sleeps */
   readonly virtualTime: boolean;
@@ -96,8 +97,8 @@ export class Selector {
   constructor(readonly clock: Clock) {
     this.sim = clock instanceof SimClock ? clock : null;
     this.virtualTime = this.sim !== null;
-    this.epfd = check(sys.epollCreate(), "epoll_create1");
-    ownFd(this, this.epfd);
+    this.epfd = this.virtualTime ? -1 : check(sys.epollCreate(), "epoll_create1");
+    if (this.epfd >= 0) ownFd(this, this.epfd);
   }
 
   private live(): void {
@@ -361,6 +362,6 @@ export class Selector {
     this.closed = true;
     this.queue.length = 0;
     this.head = 0;
-    closeFd(this, this.epfd);
+    if (this.epfd >= 0) closeFd(this, this.epfd);
   }
 }

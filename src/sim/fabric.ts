@@ -2,13 +2,12 @@
  * The wiring of a {@link Sim}: which node (host or switch) each Link end
  * belongs to, who owns which address, the next hop from any node towards any
  * host (shortest path over the links, computed on demand), the rules between
- * pairs of hosts (partitioned, held), captures and counters.
+ * pairs of hosts (partitioned, held), tracers and counters.
  * @internal
  */
 import type { SimClock } from "../poll/clock.js";
 import type { Link, LinkEnd } from "../stack/iface/link.js";
 import type { Cidr } from "../stack/iface/cidr.js";
-import type { SimCapture } from "./pcap.js";
 
 /** One end of a Link as seen from the node it is plugged into. */
 export interface Port {
@@ -43,18 +42,25 @@ export interface SimStats {
   dropped: Record<string, number>;
 }
 
+/**
+ * Sees a packet a host of a Sim puts on the wire: its bytes (valid during the
+ * call only: copy them to keep them), the virtual time in ms, and the
+ * sender's name. See `sim.trace`.
+ */
+export type SimTraceFn = (packet: Uint8Array, timeMs: number, from: string) => void;
+
 /** How traffic between two hosts is treated. */
 export type PairRule = "partition" | "hold";
 
 /** Map key of an address. */
 function keyOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+  return bytes.join(".");
 }
 
 export class Fabric {
   /** Changes of this count tell the run loop that packets moved. */
   moved = 0;
-  readonly captures = new Set<SimCapture>();
+  readonly tracers = new Set<SimTraceFn>();
   private readonly counts = { sent: 0, delivered: 0, forwarded: 0, held: 0 };
   private readonly dropped = new Map<string, number>();
   private readonly owners = new Map<string, SimNode>();
@@ -129,10 +135,25 @@ export class Fabric {
     else this.rules.set(pairKey(a, b), rule);
   }
 
-  /** Writes `packet` to every open capture at the current virtual time. */
-  record(packet: Uint8Array): void {
+  /** Told the error of a tracer that threw (the tracer is removed first). */
+  onTraceError: (error: unknown) => void = () => {};
+
+  /**
+   * Shows `packet`, sent by `from`, to every tracer at the current virtual
+   * time. A tracer that throws is removed and its error handed to
+   * {@link onTraceError}, so the stack that was sending is never left half-way.
+   */
+  record(packet: Uint8Array, from: SimNode): void {
+    if (this.tracers.size === 0) return;
     const now = this.clock.now();
-    for (const c of this.captures) c.write(packet, now);
+    for (const t of this.tracers) {
+      try {
+        t(packet, now, from.name);
+      } catch (err) {
+        this.tracers.delete(t);
+        this.onTraceError(err);
+      }
+    }
   }
 
   count(what: "sent" | "delivered" | "forwarded" | "held", n = 1): void {

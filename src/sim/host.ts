@@ -137,7 +137,7 @@ export class HostNic implements Device {
     const host = this.host;
     const fabric = host.fabric;
     if (!this.alive) return fabric.drop("crashed");
-    fabric.record(packet);
+    fabric.record(packet, host);
     fabric.count("sent");
     const to = fabric.ownerOf(packet, "dst");
     if (to === undefined) return fabric.drop("malformed");

@@ -4,7 +4,7 @@
  */
 export { Sim, type SimOptions, type SimHostOptions, type SimLinkOptions, type SimHostRef, type SimNodeRef, type Readiness } from "./sim.js";
 export type { SimRunOptions } from "./run.js";
-export type { SimStats } from "./fabric.js";
+export type { SimStats, SimTraceFn } from "./fabric.js";
 export { SimSwitch } from "./switch.js";
 export { SimCapture } from "./pcap.js";
 export { SimTimeout } from "./timers.js";

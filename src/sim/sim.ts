@@ -19,7 +19,7 @@ import { seedOf } from "../stack/iface/check.js";
 import { Link, type LinkOptions } from "../stack/iface/link.js";
 import type { RouteConfig } from "../stack/iface/routes.js";
 import { Stack } from "../stack/stack.js";
-import { Fabric, type SimNode, type SimStats } from "./fabric.js";
+import { Fabric, type SimNode, type SimStats, type SimTraceFn } from "./fabric.js";
 import { type HostStackOptions, HostNic, HostNode } from "./host.js";
 import { SimCapture } from "./pcap.js";
 import { type SimRunOptions, runInVirtualTime } from "./run.js";
@@ -84,7 +84,8 @@ const SIM_OWNED = ["poll", "clock", "device", "seed"] as const;
  *   directions: {@link Sim.partition} / {@link Sim.repair},
  *   {@link Sim.hold} / {@link Sim.release}, and {@link Sim.crash} /
  *   {@link Sim.restart} of one host.
- * - **Capture**: {@link Sim.pcap} writes every packet any host sends.
+ * - **Capture**: {@link Sim.pcap} writes every packet any host sends;
+ *   {@link Sim.trace} shows each one to a function.
  *
  * @example
  * const sim = new Sim({ seed: 1 });
@@ -110,7 +111,10 @@ export class Sim {
   private readonly switches = new Map<string, SimSwitch>();
   private readonly stacks = new WeakMap<object, HostNode>();
   private readonly timers = new TimerQueue();
+  private readonly captures = new Set<SimCapture>();
   private running = false;
+  /** the error of a tracer that threw during a run, for the run to reject with */
+  private traceFailure: { error: unknown } | null = null;
   private closed = false;
 
   /** Throws a TypeError for a seed that is not a safe integer. */
@@ -121,6 +125,13 @@ export class Sim {
     this.poll = new Poll({ clock: this.clock });
     this.selector = selectorOf(this.poll.registry());
     this.fabric = new Fabric(this.clock);
+    this.fabric.onTraceError = (error) => {
+      if (this.running) this.traceFailure ??= { error };
+      else
+        queueMicrotask(() => {
+          throw error;
+        });
+    };
   }
 
   // ---- building the network ---------------------------------------------
@@ -369,6 +380,11 @@ export class Sim {
       const before = this.fabric.moved;
       driver.step(0);
       const user = driver.takeActivity() + this.timers.fireDue(this.clock.now());
+      const failure = this.traceFailure;
+      if (failure !== null) {
+        this.traceFailure = null;
+        throw failure.error;
+      }
       return { user, network: this.fabric.moved - before };
     };
     const world = {
@@ -395,9 +411,33 @@ export class Sim {
   pcap(path: string): SimCapture {
     this.live();
     if (typeof path !== "string" || path.length === 0) throw new TypeError("sim.pcap needs a file path");
-    const capture = new SimCapture(path, (c) => this.fabric.captures.delete(c));
-    this.fabric.captures.add(capture);
+    const tracer: SimTraceFn = (packet, timeMs) => capture.write(packet, timeMs);
+    const capture: SimCapture = new SimCapture(path, (c) => {
+      this.captures.delete(c);
+      this.fabric.tracers.delete(tracer);
+    });
+    this.captures.add(capture);
+    this.fabric.tracers.add(tracer);
     return capture;
+  }
+
+  /**
+   * Calls `fn(packet, timeMs, from)` for every packet any host sends, when it
+   * sends it (where {@link Sim.pcap} would record it): the bytes, valid only
+   * during the call, the virtual time and the sending host's name. Returns
+   * a function that stops the tracing. A `fn` that throws is stopped (the
+   * send goes on): inside {@link Sim.run} the run rejects with its error;
+   * outside (driving `sim.poll` yourself) the error is thrown from a
+   * microtask.
+   */
+  trace(fn: SimTraceFn): () => void {
+    this.live();
+    if (typeof fn !== "function") throw new TypeError("sim.trace expects a function (packet, timeMs, from) => void");
+    const tracer: SimTraceFn = (packet, timeMs, from) => fn(packet, timeMs, from);
+    this.fabric.tracers.add(tracer);
+    return () => {
+      this.fabric.tracers.delete(tracer);
+    };
   }
 
   /** What the Sim did with packets (each Link's `stats()` has its own losses). */
@@ -409,7 +449,8 @@ export class Sim {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const c of [...this.fabric.captures]) c.close();
+    for (const c of [...this.captures]) c.close();
+    this.fabric.tracers.clear();
     for (const h of this.hosts.values()) h.stack.close();
     for (const s of this.switches.values()) this.selector.undrive(s.driver);
     this.poll.close();

@@ -1,7 +1,8 @@
 /** The labs' plots: SVG structure, and PNG framing checked chunk by chunk with CRC-32. */
 import { inflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { PNG_SIGNATURE, crc32, encodePng, plotPng, plotSvg } from "../../src/labs/plot.js";
+import { PNG_SIGNATURE, crc32, encodePng, plotPng } from "../../src/labs/plot.js";
+import { plotSvg } from "../../src/labs/plot-svg.js";
 
 /** The chunks of a PNG file; throws on a bad signature or CRC. */
 function pngChunks(png: Uint8Array): Array<{ type: string; data: Buffer }> {

@@ -5,6 +5,7 @@
  * rather than wait forever. A Poll without one keeps real time, also with
  * stacks attached.
  */
+import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   Events,
@@ -54,6 +55,18 @@ function wall(f: () => void): number {
 }
 
 describe("a Poll on a SimClock", () => {
+  it("holds no kernel descriptor (no epoll instance): a page or a thousand Sims need none", () => {
+    const fds = (): number => readdirSync("/proc/self/fd").length;
+    const before = fds();
+    const polls = Array.from({ length: 50 }, () => new Poll({ clock: new SimClock() }));
+    expect(fds()).toBe(before);
+    const real = new Poll();
+    expect(fds()).toBe(before + 1);
+    real.close();
+    for (const p of polls) p.close();
+    expect(fds()).toBe(before);
+  });
+
   it("a 10 s timeout returns at once in wall time, with virtual time 10 s later", () => {
     const clock = new SimClock(1234);
     const poll = new Poll({ clock });
