@@ -4,7 +4,7 @@ export { Link, LinkEnd, type LinkOptions, type LinkStats } from "./link.js";
 export type { LinkDirectionStats } from "./link-direction.js";
 export { Loopback, type LoopbackOptions, type LoopbackStats } from "./loopback.js";
 export { DeviceWrapper, type Direction } from "./wrapper.js";
-export { LINKTYPE_RAW, PCAP_MAGIC, PCAP_SNAPLEN } from "./pcap-file.js";
+export { LINKTYPE_RAW, PCAP_MAGIC, PCAP_SNAPLEN, PcapBuffer } from "./pcap-format.js";
 export { PcapTap } from "./pcap-tap.js";
 export {
   FaultInjector,
