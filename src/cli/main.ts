@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 /**
- * The `tsmio` command: `run` (a command with a network of its own),
- * `--help`, `--version`. Misuse and impossible setups print one line and
+ * The `tsmio` command: `run` (a command with a network of its own), `lab N`,
+ * `playground`, `--help`, `--version`. Misuse and impossible setups print one line and
  * exit with 2.
  */
 import { readFileSync } from "node:fs";
 import { IoError } from "../error.js";
 import { LABS } from "../labs/index.js";
+import { servePlayground } from "../playground/serve.js";
 import { runCommand } from "./run.js";
 import { UsageError, parseRunArgs } from "./run-options.js";
 
 const USAGE = `usage:
   tsmio run [OPTIONS] [--] CMD ARGS...
   tsmio lab N
-  tsmio playground
+  tsmio playground [--host IP] [--port N]
   tsmio --help | --version
 
 tsmio run [--mtu N] [--host-loopback] [-p [IP:]HOSTPORT:PORT[/udp]]... [--outbound all|none|CIDR,...]
@@ -49,7 +50,10 @@ tsmio run [--mtu N] [--host-loopback] [-p [IP:]HOSTPORT:PORT[/udp]]... [--outbou
 
 tsmio lab N          Runs teaching lab N (see labs/ for each lab's README); the lab
                      prints to stdout and writes its pcap files to the current directory.
-tsmio playground     An interactive playground (not in this build yet).`;
+tsmio playground [--host IP] [--port N]
+                     Serves the browser playground (default http://127.0.0.1:8044/): the stack
+                     runs in the page, in virtual time; hosts, loss, delay and bandwidth to set,
+                     a live sequence diagram and cwnd plot. Ctrl-C stops it.`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -88,10 +92,40 @@ async function lab(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `tsmio playground [--host IP] [--port N]`: serves the page until interrupted; 2 for a misuse. */
+async function playground(argv: string[]): Promise<number> {
+  let host = "127.0.0.1";
+  let port = 8044;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = inline ?? argv[++i];
+    if (flag === "--host" && value) host = value;
+    else if (flag === "--port" && value !== undefined && /^[0-9]{1,5}$/.test(value) && Number(value) <= 65535) port = Number(value);
+    else {
+      process.stderr.write(`tsmio: playground takes --host IP and --port N (0..65535), got '${argv.join(" ")}'\n`);
+      return 2;
+    }
+  }
+  let served: Awaited<ReturnType<typeof servePlayground>>;
+  try {
+    served = await servePlayground({ dir: new URL("./playground-page/", import.meta.url).pathname, host, port });
+  } catch (e) {
+    process.stderr.write(`tsmio: playground: ${(e as Error).message}\n`);
+    return 2;
+  }
+  process.stdout.write(`tsmio playground: open ${served.url} (Ctrl-C stops it)\n`);
+  await new Promise<void>((resolve) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
+  });
+  await served.close();
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
   if (cmd === "run") return run(argv.slice(1));
   if (cmd === "lab") return lab(argv.slice(1));
+  if (cmd === "playground") return playground(argv.slice(1));
   if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(`${USAGE}\n`);
     return cmd === undefined ? 2 : 0;

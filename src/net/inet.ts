@@ -3,7 +3,8 @@ import { sys, C } from "../native.js";
 import { check } from "../error.js";
 import type { Family, SocketAddr } from "./socket-addr.js";
 import { decodeInet, encodeInet, scratch } from "./sockaddr.js";
-import { SocketSource, checkTtl } from "./fd-source.js";
+import { SocketSource } from "./fd-source.js";
+import { checkTtl } from "./arg-checks.js";
 
 /** Opens a non-blocking socket for `addr`'s family. */
 export function openSocket(addr: SocketAddr, type: number): number {

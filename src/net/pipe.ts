@@ -4,7 +4,8 @@
  */
 import { sys } from "../native.js";
 import { check, checkIo, type WouldBlock } from "../error.js";
-import { FdSource, checkBufs } from "./fd-source.js";
+import { FdSource } from "./fd-source.js";
+import { checkBufs } from "./arg-checks.js";
 
 /** The writing end of a pipe. Register it for WRITABLE. */
 export class Sender extends FdSource {

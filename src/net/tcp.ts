@@ -4,7 +4,8 @@ import { check, checkIo, WOULD_BLOCK, type WouldBlock } from "../error.js";
 import type { Family, SocketAddr } from "./socket-addr.js";
 import { decodeInet, encodeInet, scratch } from "./sockaddr.js";
 import { InetSocket, inetTtl, openBound, openSocket, setInetTtl } from "./inet.js";
-import { StreamSocket, checkLinger } from "./fd-source.js";
+import { StreamSocket } from "./fd-source.js";
+import { checkLinger } from "./arg-checks.js";
 import type { TcpListener, TcpStream } from "./network.js";
 import { keepaliveSettings, type TcpKeepalive } from "./keepalive.js";
 

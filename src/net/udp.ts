@@ -5,7 +5,7 @@ import { check, checkIo, WOULD_BLOCK, type WouldBlock } from "../error.js";
 import { parseIp, toSocketAddr, type SocketAddr, type SocketAddrLike } from "./socket-addr.js";
 import { decodeInet, encodeInet, scratch } from "./sockaddr.js";
 import { InetSocket, openBound } from "./inet.js";
-import { checkBuf } from "./fd-source.js";
+import { checkBuf } from "./arg-checks.js";
 import type { UdpSocket } from "./network.js";
 
 /**

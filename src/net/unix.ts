@@ -6,7 +6,8 @@
 import { sys, C } from "../native.js";
 import { check, checkIo, WOULD_BLOCK, type WouldBlock } from "../error.js";
 import { scratch, decodeUnix, encodeUnix, toUnixSocketAddr, type UnixSocketAddr, type UnixSocketAddrLike } from "./sockaddr.js";
-import { SocketSource, StreamSocket, checkBuf, shutdownHow } from "./fd-source.js";
+import { SocketSource, StreamSocket } from "./fd-source.js";
+import { checkBuf, shutdownHow } from "./arg-checks.js";
 
 const EINPROGRESS = -sys.errno.EINPROGRESS!;
 /** As mio and Rust's std on Linux: the kernel caps -1 at `net.core.somaxconn`. */

@@ -67,7 +67,7 @@ export class PcapBuffer {
   }
 
   /** The whole file so far. */
-  bytes(): Uint8Array {
+  bytes(): Uint8Array<ArrayBuffer> {
     const out = new Uint8Array(this.size);
     let at = 0;
     for (const r of this.records) {

@@ -7,7 +7,7 @@
  * ACKs are dropped (Linux without tcp_abort_on_overflow).
  */
 import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
-import { checkTtl } from "../../net/fd-source.js";
+import { checkTtl } from "../../net/arg-checks.js";
 import type { TcpListener } from "../../net/network.js";
 import { SocketAddr } from "../../net/socket-addr.js";
 import { C } from "../../native.js";

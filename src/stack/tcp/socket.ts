@@ -4,7 +4,7 @@
  * flags as a Linux TCP socket in the same state.
  */
 import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
-import { checkBuf, checkBufs, checkLinger, checkTtl, shutdownHow } from "../../net/fd-source.js";
+import { checkBuf, checkBufs, checkLinger, checkTtl, shutdownHow } from "../../net/arg-checks.js";
 import { keepaliveSettings, type TcpKeepalive } from "../../net/keepalive.js";
 import type { TcpStream } from "../../net/network.js";
 import { SocketAddr } from "../../net/socket-addr.js";

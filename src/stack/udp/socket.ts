@@ -8,7 +8,7 @@ import { C } from "../../native.js";
 import { IoError, WOULD_BLOCK, type WouldBlock } from "../../error.js";
 import { SocketAddr, toSocketAddr, type SocketAddrLike } from "../../net/socket-addr.js";
 import type { UdpSocket } from "../../net/network.js";
-import { checkBuf, checkTtl } from "../../net/fd-source.js";
+import { checkBuf, checkTtl } from "../../net/arg-checks.js";
 import { VirtualSource } from "../virtual-source.js";
 
 /** What a UDP socket needs from its stack. @internal */
