@@ -44,8 +44,8 @@ describe("package", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("is built: dist has the bundle, the types and the bin", () => {
-    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/cli.js", "build/Release/tsmio.node"]) {
+  it("is built: dist has the bundle, the types, the bin and the playground page", () => {
+    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/cli.js", "dist/playground-page/index.html", "dist/playground-page/playground.js", "build/Release/tsmio.node"]) {
       expect(existsSync(join(root, f)), f).toBe(true);
     }
   });
