@@ -26,7 +26,7 @@ export type { TcpKeepalive } from "./net/keepalive.js";
 export type { StackStats } from "./stack/stats.js";
 export type { Device } from "./stack/iface/device.js";
 export type { RouteConfig } from "./stack/iface/routes.js";
-export { Link, Loopback, PcapTap, FaultInjector, Tracer } from "./stack/iface/index.js";
+export { Link, Loopback, PcapTap, FaultInjector, Tracer, type LinkOptions, type LinkImpairments } from "./stack/iface/index.js";
 export { TunDevice, type TunOptions, type TunConfig, inNetns, enterFreshNetns, runInNetns } from "./tun/index.js";
 export { toDuplex, connect, TcpSocket, type TcpSocketOptions, type TcpSocketReadyState } from "./node/socket.js";
 export { serve, connections, Connections, type Serving } from "./node/serve.js";

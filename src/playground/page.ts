@@ -23,6 +23,12 @@ function input(id: string): HTMLInputElement | HTMLSelectElement {
   return $(id) as HTMLInputElement | HTMLSelectElement;
 }
 
+/** Rows that are packets (their text carries its own time). */
+const PACKET_KINDS: ReadonlySet<string> = new Set(["syn", "fin", "rst", "data", "ack", "other"]);
+
+/** The settings that change the bottleneck of a running transfer. */
+const LIVE_FIELDS = ["lossPercent", "delayMs", "bandwidthMbps"] as const;
+
 const FIELDS = ["hosts", "lossPercent", "delayMs", "bandwidthMbps", "congestion", "transferKiB", "seed"] as const;
 
 /** The settings in the form. */
@@ -94,7 +100,7 @@ class PageRun {
       const div = document.createElement("div");
       div.className = `row ${r.kind}`;
       div.dataset.kind = r.kind;
-      div.textContent = r.kind === "state" || r.kind === "retransmit" || r.kind === "done" || r.kind === "rst" ? `${r.timeMs.toFixed(3).padStart(10)} ms  ${r.text}` : r.text;
+      div.textContent = PACKET_KINDS.has(r.kind) ? r.text : `${r.timeMs.toFixed(3).padStart(10)} ms  ${r.text}`;
       frag.appendChild(div);
     }
     box.appendChild(frag);
@@ -160,4 +166,15 @@ $("pause").addEventListener("click", () => {
   if (current !== null) $("pause").textContent = current.togglePause() ? "Resume" : "Pause";
 });
 $("pcap").addEventListener("click", downloadPcap);
+for (const f of LIVE_FIELDS) {
+  input(f).addEventListener("change", () => {
+    if (current === null || current.pg.finished()) return;
+    try {
+      current.pg.configure({ [f]: Number(input(f).value) });
+      $("error").textContent = "";
+    } catch (err) {
+      $("error").textContent = String((err as Error).message ?? err);
+    }
+  });
+}
 document.body.dataset.state = "ready";

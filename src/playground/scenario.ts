@@ -16,6 +16,7 @@ import { Interest } from "../poll/interest.js";
 import { Token } from "../poll/token.js";
 import { Sim } from "../sim/sim.js";
 import { SequenceDiagram } from "../labs/diagram.js";
+import type { Link, LinkImpairments } from "../stack/iface/link.js";
 import { PcapBuffer } from "../stack/iface/pcap-format.js";
 import type { VirtualTcpListener } from "../stack/tcp/listener.js";
 import type { VirtualTcpStream } from "../stack/tcp/socket.js";
@@ -52,7 +53,7 @@ export const DEFAULT_SETTINGS: Readonly<PlaygroundSettings> = {
 };
 
 /** What a row of {@link Playground.rows} shows, for colouring. */
-export type RowKind = "syn" | "fin" | "rst" | "data" | "ack" | "state" | "retransmit" | "done" | "other";
+export type RowKind = "syn" | "fin" | "rst" | "data" | "ack" | "state" | "retransmit" | "setting" | "done" | "other";
 
 /** One line of what happened. */
 export interface Row {
@@ -137,8 +138,12 @@ interface Flow {
   retransmits: number;
 }
 
+/** What can change while the transfer runs: the bottleneck's impairments. */
+export type LiveSettings = Partial<Pick<PlaygroundSettings, "lossPercent" | "delayMs" | "bandwidthMbps">>;
+
 /** The playground's world; see the module comment. */
 export class Playground {
+  /** The settings now (the live ones as last changed). */
   readonly settings: PlaygroundSettings;
   readonly sim: Sim;
   /** Everything that happened, in order. */
@@ -149,6 +154,7 @@ export class Playground {
   readonly pcap = new PcapBuffer();
   private readonly flows: Flow[] = [];
   private readonly listener: VirtualTcpListener;
+  private readonly bottleneck: Link;
   private readonly events = new Events(256);
   private readonly buf = new Uint8Array(CHUNK);
   private nextSample = 0;
@@ -161,13 +167,13 @@ export class Playground {
     const tcp = { congestion: s.congestion, sendBuffer: 1 << 20, recvBuffer: 1 << 20 };
     const senders = s.hosts === 3 ? ["a", "c"] : ["a"];
     const hosts = new Map([...senders, "b"].map((h) => [h, sim.host(h, { addresses: [`${ADDRESSES[h]}/24`], tcp })]));
-    const bottleneck = { delayMs: s.delayMs, loss: s.lossPercent / 100, bandwidthBps: s.bandwidthMbps * 1e6, mtu: 1500 };
-    if (s.hosts === 2) sim.link("a", "b", bottleneck);
+    const bottleneck = { ...impairmentsOf(s), mtu: 1500 };
+    if (s.hosts === 2) this.bottleneck = sim.link("a", "b", bottleneck);
     else {
       sim.switch("sw");
       sim.link("a", "sw", { delayMs: 1 });
       sim.link("c", "sw", { delayMs: 1 });
-      sim.link("sw", "b", bottleneck);
+      this.bottleneck = sim.link("sw", "b", bottleneck);
     }
     this.watch(hosts);
     const registry = sim.poll.registry();
@@ -225,6 +231,18 @@ export class Playground {
         this.row("done", this.flows.map((f) => `${f.host}: ${f.error ?? `${f.delivered} bytes delivered${f.intact ? " intact" : " DAMAGED"}`}`).join("; "));
       }
     }
+  }
+
+  /**
+   * Changes the bottleneck while the transfer runs (both directions, from
+   * the current virtual time on: see `Link.configure`). Throws a RangeError
+   * naming a bad value, and then changes nothing.
+   */
+  configure(live: LiveSettings): void {
+    const next = checkSettings({ ...this.settings, ...pick(live) });
+    this.bottleneck.configure(impairmentsOf(next));
+    Object.assign(this.settings, next);
+    this.row("setting", `the bottleneck now: loss ${next.lossPercent} %, one-way delay ${next.delayMs} ms, ${next.bandwidthMbps} Mbit/s`);
   }
 
   /** Each sender's progress now. */
@@ -376,6 +394,18 @@ export class Playground {
     f.error = (err as { code?: string }).code ?? String(err);
     this.row("rst", `${f.host}: the transfer failed: ${String((err as Error).message ?? err)}`);
   }
+}
+
+/** The bottleneck's Link options for `s`. */
+function impairmentsOf(s: PlaygroundSettings): LinkImpairments {
+  return { delayMs: s.delayMs, loss: s.lossPercent / 100, bandwidthBps: s.bandwidthMbps * 1e6 };
+}
+
+/** Only the live settings of `live` (nothing else may change mid-run). */
+function pick(live: LiveSettings): LiveSettings {
+  const out: LiveSettings = {};
+  for (const k of ["lossPercent", "delayMs", "bandwidthMbps"] as const) if (live[k] !== undefined) out[k] = live[k];
+  return out;
 }
 
 /** How a row of `packet` is coloured. */

@@ -69,7 +69,7 @@ async function open(query = ""): Promise<Page> {
 async function runToEnd(page: Page): Promise<Array<[string, string]>> {
   await page.click("#run");
   await page.waitForSelector("body[data-state=finished]", { timeout: 30_000 });
-  return page.$$eval("#diagram .row", (rows) => rows.map((r) => [(r as HTMLElement).dataset.kind ?? "", r.textContent ?? ""] as [string, string]));
+  return page.$$eval("#diagram .row", (rows) => rows.map((r) => [r.getAttribute("data-kind") ?? "", r.textContent ?? ""] as [string, string]));
 }
 
 /** The status table: host → its cells. */
@@ -127,6 +127,24 @@ describe.skipIf(missing !== null)("the playground page in Chromium", () => {
     await page.click("#run");
     await page.waitForSelector("body[data-state=error]");
     expect(await page.textContent("#error")).toContain("lossPercent must be a number from 0 to 50, got 80");
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it("the bottleneck controls change a running transfer: a setting row, then retransmissions", async () => {
+    const page = await open("?speed=1&lossPercent=0&delayMs=10&bandwidthMbps=10&transferKiB=2048&seed=2");
+    await page.click("#run");
+    await page.waitForFunction(() => document.querySelectorAll("#diagram .row[data-kind=data]").length > 50);
+    await page.fill("#lossPercent", "8");
+    await page.dispatchEvent("#lossPercent", "change");
+    await page.selectOption("#speed", "max");
+    await page.waitForSelector("body[data-state=finished]", { timeout: 30_000 });
+    const kinds = await page.$$eval("#diagram .row", (rows) => rows.map((r) => r.getAttribute("data-kind") ?? ""));
+    const setting = kinds.indexOf("setting");
+    expect(setting).toBeGreaterThan(0);
+    expect(await page.textContent("#diagram .row[data-kind=setting]")).toContain("the bottleneck now: loss 8 %, one-way delay 10 ms, 10 Mbit/s");
+    expect(kinds.indexOf("retransmit")).toBeGreaterThan(setting);
+    expect((await status(page)).a?.slice(1, 3)).toEqual(["2097152 / 2097152", "yes"]);
     expect(pageErrors).toEqual([]);
     await page.close();
   });

@@ -80,6 +80,28 @@ describe("Playground", () => {
     expect(three.rows).not.toEqual(one.rows);
   });
 
+  it("the bottleneck changes while the transfer runs: losses start after the change, every byte still arrives", () => {
+    const p = new Playground({ lossPercent: 0, delayMs: 10, bandwidthMbps: 20, transferKiB: 1024, seed: 6 });
+    open.push(p);
+    while (p.now() < 150) p.advance(16);
+    expect(p.status()[0]!.retransmits).toBe(0);
+    p.configure({ lossPercent: 10, delayMs: 30 });
+    expect(p.settings).toMatchObject({ lossPercent: 10, delayMs: 30 });
+    const changedAt = p.now();
+    const setting = p.rows.findIndex((r) => r.kind === "setting");
+    expect(p.rows[setting]!.text).toBe("the bottleneck now: loss 10 %, one-way delay 30 ms, 20 Mbit/s");
+    for (let i = 0; i < 20_000 && !p.finished(); i++) p.advance(16);
+    const [a] = p.status();
+    expect(a).toMatchObject({ delivered: 1024 * 1024, intact: true, error: null });
+    expect(a!.retransmits).toBeGreaterThan(0);
+    expect(p.rows.findIndex((r) => r.kind === "retransmit")).toBeGreaterThan(setting);
+    // the new delay: round trips measured after the change are near 60 ms, not 20
+    expect(a!.srttMs).toBeGreaterThan(50);
+    expect(changedAt).toBeGreaterThanOrEqual(150);
+    expect(() => p.configure({ lossPercent: 70 })).toThrow(/lossPercent/);
+    expect(p.settings.lossPercent).toBe(10);
+  });
+
   it("refuses bad settings by name", () => {
     expect(() => checkSettings({ lossPercent: 80 })).toThrow(/lossPercent must be a number from 0 to 50, got 80/);
     expect(() => checkSettings({ delayMs: NaN })).toThrow(/delayMs/);

@@ -376,3 +376,68 @@ describe("Link down", () => {
     expect(simulate(clock, [], [link.b]).map((a) => [a.at, seqOf(a.packet)])).toEqual([[20, 5]]);
   });
 });
+
+describe("Link configure (a running link's impairments)", () => {
+  it("a new delay applies to packets sent after it; those on the wire keep theirs, and new ones may overtake", () => {
+    const { link, clock } = simLink({ delayMs: 50 });
+    link.a.transmit(numbered(0));
+    link.configure({ delayMs: 5 });
+    const out = simulate(clock, [{ at: 10, device: link.a, packet: numbered(1) }], [link.b]);
+    expect(out.map((a) => [seqOf(a.packet), a.at])).toEqual([
+      [1, 15],
+      [0, 50],
+    ]);
+  });
+
+  it("loss 0 → 1 → 0: every packet sent while the loss is 1 is dropped, none else", () => {
+    const { link, clock } = simLink({ delayMs: 1, seed: 4 });
+    const out: number[] = [];
+    for (const [loss, from] of [[0, 0], [1, 10], [0, 20]] as const) {
+      link.configure({ loss });
+      for (const a of simulate(clock, stream(link, 10, 1).map((s) => ({ ...s, at: clock.now() + s.at, packet: numbered(from + seqOf(s.packet)) })), [link.b])) out.push(seqOf(a.packet));
+    }
+    expect(out).toEqual([...Array(10).keys(), ...Array.from({ length: 10 }, (_, i) => 20 + i)]);
+    expect(link.stats().aToB.dropped.loss).toBe(10);
+  });
+
+  it("a new rate serializes new packets behind what the transmitter still owes; lifting it keeps FIFO", () => {
+    const { link, clock } = simLink({ bandwidthBps: 8000 }); // 1 byte per ms
+    link.a.transmit(numbered(0, 100)); // done at 100
+    link.configure({ bandwidthBps: 80_000 }); // 10 bytes per ms
+    link.a.transmit(numbered(1, 100)); // 100 + 10
+    link.configure({ bandwidthBps: 0 });
+    link.a.transmit(numbered(2, 100)); // unlimited, but behind the queue: 110
+    const out = simulate(clock, [], [link.b]);
+    expect(out.map((a) => [seqOf(a.packet), a.at])).toEqual([
+      [0, 100],
+      [1, 110],
+      [2, 110],
+    ]);
+  });
+
+  it("leaves out what is not given; reorderDelayMs follows delayMs unless it was set", () => {
+    const { link, clock } = simLink({ delayMs: 10, reorder: 1, seed: 2 });
+    link.configure({ delayMs: 30 });
+    link.a.transmit(numbered(0));
+    expect(simulate(clock, [], [link.b]).map((a) => a.at)).toEqual([60]); // 30 + a hold-back of 30
+    link.configure({ reorderDelayMs: 5 });
+    link.configure({ delayMs: 40 });
+    const t = clock.now();
+    link.a.transmit(numbered(1));
+    expect(simulate(clock, [], [link.b]).map((a) => a.at - t)).toEqual([45]);
+  });
+
+  it("refuses bad values and fixed options by name, changing nothing", () => {
+    const { link, clock } = simLink({ delayMs: 7, checksumsVerified: true });
+    expect(() => link.configure({ delayMs: 1, loss: 2 })).toThrow(/loss must be a probability in \[0, 1\], got 2/);
+    expect(() => link.configure({ delayMs: -1 })).toThrow(/delayMs must be a finite number >= 0/);
+    expect(() => link.configure({ queueBytes: 100 })).toThrow(/queueBytes must be >= mtu/);
+    expect(() => link.configure({ mtu: 9000 } as never)).toThrow(/mtu is fixed/);
+    expect(() => link.configure({ seed: 1 } as never)).toThrow(/seed is fixed/);
+    expect(() => link.configure({ corrupt: 0.1 })).toThrow(/checksumsVerified cannot corrupt/);
+    expect(() => link.configure(null as never)).toThrow(TypeError);
+    link.a.transmit(numbered(0));
+    expect(simulate(clock, [], [link.b]).map((a) => a.at)).toEqual([7]);
+    expect(link.a.checksumsVerified).toBe(true);
+  });
+});

@@ -114,7 +114,8 @@ export class LinkDirection {
       c.dropped.mtu++;
       return;
     }
-    let departed = now;
+    // (a link whose rate was lifted still owes what it had queued: FIFO)
+    let departed = Math.max(now, this.busyUntil);
     if (p.bandwidthBps > 0) {
       const start = Math.max(now, this.busyUntil);
       const backlog = ((start - now) * p.bandwidthBps) / 8000;

@@ -50,6 +50,15 @@ export interface LinkOptions {
   checksumsVerified?: boolean;
 }
 
+/** What {@link Link.configure} changes on a running link: the impairments, delay and rate. */
+export type LinkImpairments = Pick<
+  LinkOptions,
+  "delayMs" | "jitterMs" | "loss" | "duplicate" | "reorder" | "reorderDelayMs" | "corrupt" | "bandwidthBps" | "queueBytes"
+>;
+
+/** Options that only a new Link can have. */
+const FIXED_OPTIONS = ["mtu", "seed", "checksumsVerified"] as const;
+
 /** Counters of both directions of a {@link Link}. */
 export interface LinkStats {
   /** Packets transmitted on `link.a`, received on `link.b`. */
@@ -122,34 +131,49 @@ export class Link {
   private attached = false;
   private down = false;
 
+  private readonly params: LinkParams;
+  private readonly verified: boolean;
+  /** whether reorderDelayMs was given (else it follows delayMs) */
+  private reorderDelayGiven: boolean;
+
   /** Throws a TypeError naming the option that is out of range. */
   constructor(options: LinkOptions = {}) {
     const mtu = mtuOf(options.mtu, 1500);
-    const delayMs = nonNegative("delayMs", options.delayMs, 0);
-    const bandwidthBps = nonNegative("bandwidthBps", options.bandwidthBps, 0);
-    const queueBytes = nonNegative("queueBytes", options.queueBytes, 100 * mtu);
-    if (queueBytes < mtu) throw new TypeError(`queueBytes must be >= mtu (${mtu}), got ${queueBytes}`);
-    const params: LinkParams = {
-      mtu,
-      delayMs,
-      jitterMs: nonNegative("jitterMs", options.jitterMs, 0),
-      loss: probability("loss", options.loss),
-      duplicate: probability("duplicate", options.duplicate),
-      reorder: probability("reorder", options.reorder),
-      reorderDelayMs: nonNegative("reorderDelayMs", options.reorderDelayMs, Math.max(delayMs, 1)),
-      corrupt: probability("corrupt", options.corrupt),
-      bandwidthBps,
-      queueBytes,
-    };
+    const params = (this.params = resolveParams(options, { mtu, delayMs: 0, jitterMs: 0, loss: 0, duplicate: 0, reorder: 0, reorderDelayMs: -1, corrupt: 0, bandwidthBps: 0, queueBytes: 100 * mtu }));
+    this.reorderDelayGiven = options.reorderDelayMs !== undefined;
     const seed = seedOf(options.seed);
     this.ab = new LinkDirection(params, seed, "a>b");
     this.ba = new LinkDirection(params, seed, "b>a");
     if (options.checksumsVerified !== undefined && typeof options.checksumsVerified !== "boolean") {
       throw new TypeError(`checksumsVerified must be a boolean, got ${typeof options.checksumsVerified}`);
     }
-    const verified = options.checksumsVerified === true && params.corrupt === 0;
+    const verified = (this.verified = options.checksumsVerified === true && params.corrupt === 0);
     this.a = new LinkEnd(this, this.ab, this.ba, mtu, verified);
     this.b = new LinkEnd(this, this.ba, this.ab, mtu, verified);
+  }
+
+  /**
+   * Changes the impairments, delay and rate of a running link, both
+   * directions, as `tc qdisc change … netem` does: options left out keep
+   * their values; `reorderDelayMs`, if never given, follows `delayMs`.
+   * Packets transmitted from now on get the new values; packets already
+   * handed to the link keep their schedule: new ones queue behind those the
+   * transmitter still owes, and a shorter delay lets them overtake those on
+   * the wire. Throws a TypeError naming the
+   * first bad option, and then changes nothing; `mtu`, `seed` and
+   * `checksumsVerified` belong to the link for life, and a link made with
+   * `checksumsVerified` cannot start corrupting.
+   */
+  configure(options: LinkImpairments): void {
+    if (options === null || typeof options !== "object") throw new TypeError("link.configure expects an object of impairments, like { loss: 0.05 }");
+    for (const k of FIXED_OPTIONS) {
+      if (k in options) throw new TypeError(`link.configure: ${k} is fixed when the link is made`);
+    }
+    const next = resolveParams(options, this.params);
+    if (this.verified && next.corrupt > 0) throw new TypeError("link.configure: a link made with checksumsVerified cannot corrupt packets");
+    if (options.reorderDelayMs !== undefined) this.reorderDelayGiven = true;
+    else if (!this.reorderDelayGiven) next.reorderDelayMs = Math.max(next.delayMs, 1);
+    Object.assign(this.params, next);
   }
 
   /** A snapshot of the counters of both directions. */
@@ -191,4 +215,24 @@ export class Link {
     this.clock = clock;
     this.attached = true;
   }
+}
+
+/** `current` with the options given in `options`, checked; a TypeError names the first bad one. */
+function resolveParams(options: LinkOptions, current: LinkParams): LinkParams {
+  const mtu = current.mtu;
+  const delayMs = nonNegative("delayMs", options.delayMs, current.delayMs);
+  const queueBytes = nonNegative("queueBytes", options.queueBytes, current.queueBytes);
+  if (queueBytes < mtu) throw new TypeError(`queueBytes must be >= mtu (${mtu}), got ${queueBytes}`);
+  return {
+    mtu,
+    delayMs,
+    jitterMs: nonNegative("jitterMs", options.jitterMs, current.jitterMs),
+    loss: options.loss === undefined ? current.loss : probability("loss", options.loss),
+    duplicate: options.duplicate === undefined ? current.duplicate : probability("duplicate", options.duplicate),
+    reorder: options.reorder === undefined ? current.reorder : probability("reorder", options.reorder),
+    reorderDelayMs: nonNegative("reorderDelayMs", options.reorderDelayMs, current.reorderDelayMs < 0 ? Math.max(delayMs, 1) : current.reorderDelayMs),
+    corrupt: options.corrupt === undefined ? current.corrupt : probability("corrupt", options.corrupt),
+    bandwidthBps: nonNegative("bandwidthBps", options.bandwidthBps, current.bandwidthBps),
+    queueBytes,
+  };
 }
