@@ -35,6 +35,8 @@ export { PollDriver } from "./node/driver.js";
 export {
   Sim,
   SimSwitch,
+  SimRouter,
+  type SimRouterOptions,
   SimCapture,
   SimTimeout,
   type SimOptions,

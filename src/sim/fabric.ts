@@ -1,5 +1,5 @@
 /**
- * The wiring of a {@link Sim}: which node (host or switch) each Link end
+ * The wiring of a {@link Sim}: which node (host, switch, router) each Link end
  * belongs to, who owns which address, the next hop from any node towards any
  * host (shortest path over the links, computed on demand), the rules between
  * pairs of hosts (partitioned, held), tracers and counters.
@@ -17,9 +17,9 @@ export interface Port {
   readonly peer: SimNode;
 }
 
-/** A host or a switch: something Links plug into. */
+/** A host, a switch or a router: something Links plug into. */
 export interface SimNode {
-  readonly kind: "host" | "switch";
+  readonly kind: "host" | "switch" | "router";
   readonly name: string;
   readonly ports: Port[];
 }
@@ -99,7 +99,7 @@ export class Fabric {
     return this.owners.get(keyOf(packet.subarray(at, at + len))) ?? null;
   }
 
-  /** The port of `from` on a shortest path to `to` (through switches only), or null. */
+  /** The port of `from` on a shortest path to `to` (through switches and routers only), or null. */
   nextHop(from: SimNode, to: SimNode): Port | null {
     let table = this.hops.get(from);
     if (table === undefined) this.hops.set(from, (table = this.paths(from)));
@@ -113,7 +113,7 @@ export class Fabric {
     const reach = (node: SimNode, via: Port): void => {
       if (node === from || first.has(node)) return;
       first.set(node, via);
-      if (node.kind === "switch") queue.push(node);
+      if (node.kind !== "host") queue.push(node);
     };
     for (const p of from.ports) reach(p.peer, p);
     for (let i = 0; i < queue.length; i++) {

@@ -1,6 +1,6 @@
 /**
  * `Sim`: a whole network of userspace stacks in virtual time, seeded and
- * reproducible: hosts, switches, impaired links, partitions, holds, crashes,
+ * reproducible: hosts, switches, routers, impaired links, partitions, holds, crashes,
  * a pcap of everything sent, and a loop that runs async code in virtual time.
  */
 import { IoError } from "../error.js";
@@ -23,6 +23,7 @@ import { Fabric, type SimNode, type SimStats, type SimTraceFn } from "./fabric.j
 import { type HostStackOptions, HostNic, HostNode } from "./host.js";
 import { SimCapture } from "./pcap.js";
 import { type SimRunOptions, runInVirtualTime } from "./run.js";
+import { SimRouter } from "./router.js";
 import { SimSwitch } from "./switch.js";
 import { type SimTimeout, TimerQueue } from "./timers.js";
 
@@ -45,8 +46,14 @@ export type SimLinkOptions = Omit<LinkOptions, "seed">;
 /** A host of a Sim: its Stack (any incarnation) or its name. */
 export type SimHostRef = Stack | string;
 
-/** A host or a switch of a Sim: a Stack, a {@link SimSwitch}, or a name. */
-export type SimNodeRef = Stack | SimSwitch | string;
+/** A node of a Sim: a host's Stack, a {@link SimSwitch}, a {@link SimRouter}, or a name. */
+export type SimNodeRef = Stack | SimSwitch | SimRouter | string;
+
+/** Options of `sim.router(name, options)`. */
+export interface SimRouterOptions {
+  /** The router's addresses (at least one): the first of each family is the source of its ICMP messages. */
+  addresses: string[];
+}
 
 /** The readiness `sim.ready` resolved with (a copy of the event's flags). */
 export interface Readiness {
@@ -71,7 +78,7 @@ const SIM_OWNED = ["poll", "clock", "device", "seed"] as const;
  *   interface, and the Sim delivers it to the host owning that address,
  *   wherever it is (no subnet has to match). A packet to an address no host
  *   owns is dropped (counted as `"no-route"`): a connect there times out.
- * - **Links** (`sim.link`) join two hosts, two switches or a host and a
+ * - **Links** (`sim.link`) join two nodes (hosts, switches, routers), e.g. a host and a
  *   switch, with every impairment of a {@link Link}. **Switches**
  *   (`sim.switch`) let any number of hosts share a network: packets go along
  *   the shortest path of links (ties: links made first), through switches
@@ -108,7 +115,8 @@ export class Sim {
   private readonly selector: Selector;
   private readonly fabric: Fabric;
   private readonly hosts = new Map<string, HostNode>();
-  private readonly switches = new Map<string, SimSwitch>();
+  /** the switches and routers */
+  private readonly forwarders = new Map<string, SimSwitch | SimRouter>();
   private readonly stacks = new WeakMap<object, HostNode>();
   private readonly timers = new TimerQueue();
   private readonly captures = new Set<SimCapture>();
@@ -160,18 +168,38 @@ export class Sim {
     return host.stack;
   }
 
-  /** Adds a switch named `name` (unique among hosts and switches), for `sim.link`. */
+  /** Adds a switch named `name` (unique among the Sim's nodes), for `sim.link`. */
   switch(name: string): SimSwitch {
     this.live();
     this.checkName(name);
-    const sw = new SimSwitch(name, this.fabric);
-    this.selector.drive(sw.driver);
-    this.switches.set(name, sw);
-    return sw;
+    return this.addForwarder(new SimSwitch(name, this.fabric));
   }
 
   /**
-   * Joins `x` and `y` (hosts or switches) with a new {@link Link} and returns
+   * Adds a router named `name` (unique among the Sim's nodes) with
+   * `options.addresses`, for `sim.link`: it passes packets on like a switch,
+   * but decrements their TTL / hop limit and answers, from its own address,
+   * with ICMP Time Exceeded when it runs out (traceroute), and with
+   * Fragmentation Needed / Packet Too Big when a packet does not fit the
+   * next link (IPv4 without DF, which is what tsmio's stacks send, is
+   * fragmented instead). UDP to its own addresses gets Port Unreachable.
+   * tsmio's TCP does not do path MTU discovery: over IPv6, keep the MTUs
+   * of a TCP path equal.
+   */
+  router(name: string, options: SimRouterOptions): SimRouter {
+    this.live();
+    this.checkName(name);
+    if (options === null || typeof options !== "object" || !Array.isArray(options.addresses) || options.addresses.length === 0) {
+      throw new TypeError(`sim.router("${name}"): options must be { addresses: ["10.0.1.254/24", ...] } with at least one address`);
+    }
+    const cidrs = options.addresses.map(parseCidr);
+    const router = new SimRouter(name, cidrs, this.fabric);
+    this.fabric.claim(router, cidrs);
+    return this.addForwarder(router);
+  }
+
+  /**
+   * Joins `x` and `y` (hosts, switches or routers) with a new {@link Link} and returns
    * it (`link.a` is `x`'s end; its `stats()` count what the link lost).
    * Throws a TypeError for an unknown node, a node linked to itself, a pair
    * already linked, or an out-of-range option.
@@ -452,7 +480,7 @@ export class Sim {
     for (const c of [...this.captures]) c.close();
     this.fabric.tracers.clear();
     for (const h of this.hosts.values()) h.stack.close();
-    for (const s of this.switches.values()) this.selector.undrive(s.driver);
+    for (const s of this.forwarders.values()) this.selector.undrive(s.driver);
     this.poll.close();
   }
 
@@ -478,9 +506,15 @@ export class Sim {
     this.stacks.set(stack, host);
   }
 
+  private addForwarder<T extends SimSwitch | SimRouter>(node: T): T {
+    this.selector.drive(node.driver);
+    this.forwarders.set(node.name, node);
+    return node;
+  }
+
   private checkName(name: string): void {
-    if (typeof name !== "string" || name.length === 0) throw new TypeError("a Sim host or switch needs a non-empty name");
-    if (this.hosts.has(name) || this.switches.has(name)) throw new TypeError(`the Sim already has a host or switch named "${name}"`);
+    if (typeof name !== "string" || name.length === 0) throw new TypeError("a Sim node (host, switch, router) needs a non-empty name");
+    if (this.hosts.has(name) || this.forwarders.has(name)) throw new TypeError(`the Sim already has a node named "${name}"`);
   }
 
   private hostOf(ref: SimHostRef, what: string): HostNode {
@@ -491,9 +525,9 @@ export class Sim {
   }
 
   private nodeOf(ref: SimNodeRef, what: string): SimNode {
-    if (ref instanceof SimSwitch && this.switches.get(ref.name) === ref) return ref;
-    if (typeof ref === "string" && this.switches.has(ref)) return this.switches.get(ref)!;
-    if (typeof ref === "string" && !this.hosts.has(ref)) throw new TypeError(`${what}: unknown host or switch "${ref}"`);
+    if ((ref instanceof SimSwitch || ref instanceof SimRouter) && this.forwarders.get(ref.name) === ref) return ref;
+    if (typeof ref === "string" && this.forwarders.has(ref)) return this.forwarders.get(ref)!;
+    if (typeof ref === "string" && !this.hosts.has(ref)) throw new TypeError(`${what}: unknown node "${ref}"`);
     return this.hostOf(ref as SimHostRef, what);
   }
 

@@ -134,7 +134,7 @@ describe.skipIf(missing !== null)("the playground page in Chromium", () => {
   it("the bottleneck controls change a running transfer: a setting row, then retransmissions", async () => {
     const page = await open("?speed=1&lossPercent=0&delayMs=10&bandwidthMbps=10&transferKiB=2048&seed=2");
     await page.click("#run");
-    await page.waitForFunction(() => document.querySelectorAll("#diagram .row[data-kind=data]").length > 50);
+    await page.waitForFunction('document.querySelectorAll("#diagram .row[data-kind=data]").length > 50');
     await page.fill("#lossPercent", "8");
     await page.dispatchEvent("#lossPercent", "change");
     await page.selectOption("#speed", "max");

@@ -321,15 +321,15 @@ describe("Sim arguments", () => {
     const a = sim.host("a", { addresses: ["10.0.0.1/24"] });
     const b = sim.host("b", { addresses: ["10.0.0.2/24"] });
     expect(() => new Sim({ seed: 1.5 })).toThrow(TypeError);
-    expect(() => sim.link(a, "nobody")).toThrow(/unknown host or switch "nobody"/);
+    expect(() => sim.link(a, "nobody")).toThrow(/unknown node "nobody"/);
     expect(() => sim.link(a, a)).toThrow(/cannot link "a" to itself/);
     expect(() => sim.link(a, b, { delayMs: -1 })).toThrow(/delayMs must be a finite number >= 0/);
     expect(() => sim.link(a, b, { loss: 2 })).toThrow(/loss must be a probability/);
     expect(() => sim.link(a, b, { seed: 3 } as never)).toThrow(/seed.*set by the Sim/);
     sim.link(a, b);
     expect(() => sim.link(b, a)).toThrow(/already linked/);
-    expect(() => sim.host("a", { addresses: ["10.0.0.3/24"] })).toThrow(/already has a host or switch named "a"/);
-    expect(() => sim.switch("b")).toThrow(/already has a host or switch named "b"/);
+    expect(() => sim.host("a", { addresses: ["10.0.0.3/24"] })).toThrow(/already has a node named "a"/);
+    expect(() => sim.switch("b")).toThrow(/already has a node named "b"/);
     expect(() => sim.host("c", { addresses: ["10.0.0.1/16"] })).toThrow(/10\.0\.0\.1 already belongs to host "a"/);
     expect(() => sim.host("c", { addresses: [] })).toThrow(/non-empty array/);
     expect(() => sim.host("c", { addresses: ["10.0.0.300/24"] })).toThrow(/invalid address/);

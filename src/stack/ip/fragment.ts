@@ -11,13 +11,19 @@ export type Emit = (packet: Uint8Array) => void;
 
 const scratch = new Uint8Array(65535 + 64);
 
-/** Splits an IPv4 payload into fragments of at most `mtu` bytes (20-byte headers). */
+/**
+ * Splits an IPv4 payload into fragments of at most `mtu` bytes (20-byte
+ * headers). When `h` is itself a fragment (a router splitting it again,
+ * RFC 791 §3.2), the pieces start at its `fragmentOffset` and the last
+ * keeps its More Fragments flag.
+ */
 export function fragmentIpv4(h: Ipv4Header, payload: Uint8Array, mtu: number, emit: Emit): void {
   const chunk = (mtu - IPV4_MIN_HEADER) & ~7;
+  const base = h.fragmentOffset ?? 0;
   for (let off = 0; off < payload.length; off += chunk) {
     const n = Math.min(chunk, payload.length - off);
-    const more = off + n < payload.length;
-    const hl = emitIpv4(scratch, { ...h, payloadLength: n, fragmentOffset: off, moreFragments: more, options: undefined });
+    const more = off + n < payload.length || h.moreFragments === true;
+    const hl = emitIpv4(scratch, { ...h, payloadLength: n, fragmentOffset: base + off, moreFragments: more, options: undefined });
     scratch.set(payload.subarray(off, off + n), hl);
     emit(scratch.subarray(0, hl + n));
   }
