@@ -137,7 +137,7 @@ export class SequenceDiagram {
     const l4 = body.subarray(ip.headerLength);
     const hasPorts = ip.protocol === IpProtocol.Tcp || ip.protocol === IpProtocol.Udp;
     const ports = hasPorts && l4.length >= 4 ? ` ${(l4[0]! << 8) | l4[1]!} → ${(l4[2]! << 8) | l4[3]!}` : "";
-    return ` quoting [${formatIp(ip.src)} → ${formatIp(ip.dst)} proto=${ip.protocol}${ports}]`;
+    return ` quoting [${formatIp(ip.src)} → ${formatIp(ip.dst)} ttl=${ip.ttl} proto=${ip.protocol}${ports}]`;
   }
 
   private tcp(src: Uint8Array, dst: Uint8Array, l4: Uint8Array, partial: boolean): Described {

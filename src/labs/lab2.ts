@@ -2,13 +2,15 @@
  * Lab 2: ping over a simulated link. The lab plays host `a` by hand (it
  * writes ICMP and UDP datagrams on the wire); host `b` is a userspace
  * Stack. Shows echo and round-trip time, TTL, ICMP errors (port
- * unreachable, reassembly time exceeded) and IPv4 fragmentation both ways.
+ * unreachable, reassembly time exceeded) and IPv4 fragmentation both ways;
+ * then a traceroute through two routers of a Sim (TTL exceeded in transit).
  */
 import { join } from "node:path";
 import { parseIp } from "../net/socket-addr.js";
 import { SimClock } from "../poll/clock.js";
 import { Events } from "../poll/event.js";
 import { Poll } from "../poll/poll.js";
+import { Sim } from "../sim/sim.js";
 import { Link, PcapTap, Tracer } from "../stack/iface/index.js";
 import { Stack } from "../stack/stack.js";
 import {
@@ -142,6 +144,63 @@ async function run(out: LabOutput): Promise<void> {
   } finally {
     b.close();
     tap.close();
+  }
+  await traceroute(out);
+}
+
+/** Host addresses of the traceroute: a behind r1, b behind r2. */
+const TRACE_A = "10.0.1.1";
+const TRACE_B = "10.0.3.2";
+const TRACE_PORT = 33434;
+
+/**
+ * Section 6: UDP probes with TTL 1, 2, 3 from a to b through routers r1 and
+ * r2 of a Sim; each router that takes a probe's TTL to 0 answers with Time
+ * Exceeded from its own address, and b, reached, with Port Unreachable.
+ */
+async function traceroute(out: LabOutput): Promise<void> {
+  out.line("");
+  out.line("== 6. TTL in transit: traceroute through two routers (RFC 1812 §5.3.1, RFC 792 Time Exceeded) ==");
+  out.line(`==    a ${TRACE_A} ── r1 ── r2 ── b ${TRACE_B}, 5 ms a link; UDP probes to port ${TRACE_PORT}, TTL 1, 2, 3 ==`);
+  const sim = new Sim({ seed: 2 });
+  const diagram = new SequenceDiagram("", "", () => {});
+  const hops: Array<{ hop: number; from: string; src: string; what: string; at: number }> = [];
+  let probe = 0;
+  try {
+    const a = sim.host("a", { addresses: [`${TRACE_A}/24`] });
+    sim.host("b", { addresses: [`${TRACE_B}/24`] });
+    sim.router("r1", { addresses: ["10.0.1.254/24", "10.0.2.1/24"] });
+    sim.router("r2", { addresses: ["10.0.2.2/24", "10.0.3.254/24"] });
+    sim.link("a", "r1", { delayMs: 5 });
+    sim.link("r1", "r2", { delayMs: 5 });
+    sim.link("r2", "b", { delayMs: 5 });
+    const capture = join(out.dir, "lab2-traceroute.pcap");
+    sim.pcap(capture);
+    sim.trace((packet, at, from) => {
+      const ip = new Ipv4Packet(packet);
+      const d = diagram.describe(packet);
+      out.line(`${at.toFixed(3).padStart(10)} ms  ${from.padEnd(2)} → ${ip.dst.join(".").padEnd(9)}  ${d.label.padEnd(6)} ${d.details}`);
+      if (ip.protocol === IpProtocol.Icmp) {
+        const m = new Icmpv4Packet(ip.payload);
+        const what = m.type === Icmpv4Type.TimeExceeded ? "time exceeded in transit" : m.type === Icmpv4Type.DestinationUnreachable && m.code === 3 ? "port unreachable: the destination" : `icmp type ${m.type}`;
+        hops.push({ hop: probe, from, src: ip.src.join("."), what, at });
+      }
+    });
+    const u = a.udpBind(`${TRACE_A}:40000`);
+    await sim.run(async () => {
+      for (probe = 1; probe <= 3; probe++) {
+        u.setTtl(probe);
+        u.sendTo(new Uint8Array(32), `${TRACE_B}:${TRACE_PORT}`);
+        await sim.sleep(100);
+      }
+    });
+    out.line("");
+    out.line(`           traceroute to ${TRACE_B}, 3 hops max:`);
+    for (const h of hops) out.line(`           ${h.hop}  ${h.from} (${h.src})  ${h.what}, answered ${(h.at - (h.hop - 1) * 100).toFixed(3)} ms after its probe`);
+    out.line("");
+    out.line(`pcap written to ${capture}`);
+  } finally {
+    sim.close();
   }
 }
 

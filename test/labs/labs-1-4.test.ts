@@ -43,10 +43,18 @@ describe("lab 2: ping over a simulated link", () => {
     const lines = await runLab(2);
     for (let seq = 1; seq <= 3; seq++) expect(lines).toContain(`           reply from 10.0.0.2: seq=${seq} ttl=64 time=20.000 ms`);
     expect(has(lines, /◀─+PONG─+ b  icmp echo-reply id=16962 seq=4 .* ttl=64$/)).toBe(true);
-    expect(has(lines, /icmp unreachable code=3 quoting \[10\.0\.0\.1 → 10\.0\.0\.2 proto=17 40000 → 9\]/)).toBe(true);
+    expect(has(lines, /icmp unreachable code=3 quoting \[10\.0\.0\.1 → 10\.0\.0\.2 ttl=64 proto=17 40000 → 9\]/)).toBe(true);
     expect(lines.filter((l) => /a ◀─+FRAG─+ b  frag id=\d+ off=(0|1480|2960) /.test(l))).toHaveLength(3);
     expect(has(lines, /◀─+FRAG─+ b .*first: icmp echo-reply id=16962 seq=6/)).toBe(true);
     expect(has(lines, /^ +11020\.000 ms  a ◀─+ICMP─+ b  icmp time-exceeded code=1/)).toBe(true);
+    // section 6: traceroute through two routers
+    expect(has(lines, /^ +5\.000 ms  r1 → 10\.0\.1\.1 +ICMP +icmp time-exceeded code=0 quoting \[10\.0\.1\.1 → 10\.0\.3\.2 ttl=1 proto=17 40000 → 33434\]/)).toBe(true);
+    expect(lines.filter((l) => /^ {11}\d  /.test(l))).toEqual([
+      "           1  r1 (10.0.1.254)  time exceeded in transit, answered 5.000 ms after its probe",
+      "           2  r2 (10.0.2.2)  time exceeded in transit, answered 10.000 ms after its probe",
+      "           3  b (10.0.3.2)  port unreachable: the destination, answered 15.000 ms after its probe",
+    ]);
+    expect(has(lines, /quoting \[10\.0\.1\.1 → 10\.0\.3\.2 ttl=1 proto=17 40000 → 33434\] ttl=64$/)).toBe(true);
   });
 });
 
