@@ -11,6 +11,7 @@ import type { VirtualTcpStream } from "../stack/tcp/socket.js";
 import type { Lab, LabOutput } from "./index.js";
 import { accept, connect, writeAll } from "../sim/sockets.js";
 import { writePlots } from "./plot.js";
+import { join } from "node:path";
 
 /** The congestion control algorithms compared. */
 export type Algorithm = "newreno" | "cubic";
@@ -36,10 +37,11 @@ const BUFFER = 4 * 1024 * 1024;
 /** The bottleneck queue: one bandwidth-delay product (250 kB). */
 const QUEUE = 250_000;
 
-/** Runs the transfer with `algorithm` and traces its congestion window. */
-export async function traceCongestion(algorithm: Algorithm): Promise<Lab7Trace> {
+/** Runs the transfer with `algorithm` and traces its congestion window; with `pcap`, captures it there. */
+export async function traceCongestion(algorithm: Algorithm, pcap?: string): Promise<Lab7Trace> {
   const sim = new Sim({ seed: 7 });
   try {
+    if (pcap !== undefined) sim.pcap(pcap);
     const tcp = { congestion: algorithm, sendBuffer: BUFFER, recvBuffer: BUFFER };
     const a = sim.host("a", { addresses: ["10.0.0.1/24"], tcp });
     const b = sim.host("b", { addresses: ["10.0.0.2/24"], tcp });
@@ -85,10 +87,11 @@ async function feed(sim: Sim, s: VirtualTcpStream): Promise<void> {
 }
 
 /** The windows of both runs, the first time CUBIC's exceeds NewReno's after the first loss, and the plot. */
-export async function runLab7(out: LabOutput): Promise<{ newreno: Lab7Trace; cubic: Lab7Trace; svg: string; png: string }> {
+export async function runLab7(out: LabOutput): Promise<{ newreno: Lab7Trace; cubic: Lab7Trace; svg: string; png: string; pcaps: Record<Algorithm, string> }> {
   out.line(`bottleneck: ${BANDWIDTH / 1e6} Mbit/s, RTT ${2 * ONE_WAY_MS} ms (BDP ${Math.round((BANDWIDTH / 8) * ((2 * ONE_WAY_MS) / 1000) / 1000)} kB), a ${QUEUE / 1000} kB queue; ${DURATION_MS / 1000} s of bulk transfer each`);
-  const newreno = await traceCongestion("newreno");
-  const cubic = await traceCongestion("cubic");
+  const pcaps = { newreno: join(out.dir, "lab7-newreno.pcap"), cubic: join(out.dir, "lab7-cubic.pcap") };
+  const newreno = await traceCongestion("newreno", pcaps.newreno);
+  const cubic = await traceCongestion("cubic", pcaps.cubic);
   for (const t of [newreno, cubic]) {
     const peak = Math.max(...t.cwnd.map(([, c]) => c));
     const last = t.cwnd[t.cwnd.length - 1]?.[1] ?? 0;
@@ -107,8 +110,8 @@ export async function runLab7(out: LabOutput): Promise<{ newreno: Lab7Trace; cub
     yLabel: "cwnd (bytes)",
     series: [newreno, cubic].map((t) => ({ name: t.algorithm, points: t.cwnd.map(([ms, c]) => [ms / 1000, c] as const) })),
   });
-  out.line(`wrote ${files.svg}, ${files.png}`);
-  return { newreno, cubic, ...files };
+  out.line(`wrote ${files.svg}, ${files.png}, ${pcaps.newreno}, ${pcaps.cubic}`);
+  return { newreno, cubic, ...files, pcaps };
 }
 
 /** The first sample time at or after `after` when CUBIC's window is larger than NewReno's, or null. */

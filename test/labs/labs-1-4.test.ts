@@ -7,20 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LABS } from "../../src/labs/index.js";
+import { expectWiresharkReads, runLab as runLabIn } from "./run-lab.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsmio-labs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs lab `n`; its lines, and the pcap it wrote (checked to start with the pcap magic). */
-async function runLab(n: number): Promise<string[]> {
-  const lines: string[] = [];
-  await LABS[n]!.run({ line: (t) => lines.push(t), dir });
-  const pcap = readFileSync(join(dir, `lab${n}.pcap`));
-  expect(pcap.readUInt32LE(0)).toBe(0xa1b2c3d4);
-  expect(pcap.length).toBeGreaterThan(24 + 16); // header and at least one record
-  return lines;
-}
+const runLab = (n: number): Promise<string[]> => runLabIn(n, dir);
 
 const has = (lines: string[], re: RegExp): boolean => lines.some((l) => re.test(l));
 
@@ -55,6 +47,7 @@ describe("lab 2: ping over a simulated link", () => {
       "           3  b (10.0.3.2)  port unreachable: the destination, answered 15.000 ms after its probe",
     ]);
     expect(has(lines, /quoting \[10\.0\.1\.1 → 10\.0\.3\.2 ttl=1 proto=17 40000 → 33434\] ttl=64$/)).toBe(true);
+    expectWiresharkReads(join(dir, "lab2-traceroute.pcap"));
   });
 });
 

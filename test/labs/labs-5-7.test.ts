@@ -12,6 +12,7 @@ import { runLab5 } from "../../src/labs/lab5.js";
 import { runLab6 } from "../../src/labs/lab6.js";
 import { SETTLE_MS, cubicOvertakes, runLab7 } from "../../src/labs/lab7.js";
 import { PNG_SIGNATURE, crc32 } from "../../src/labs/plot.js";
+import { expectWiresharkReads } from "./run-lab.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -67,7 +68,7 @@ describe("labs 5-7", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toMatch(/<path d="M|<polyline/);
     expect(pngChunkTypes(r.png)).toEqual(["IHDR", "IDAT", "IEND"]);
-    expect(readFileSync(r.pcap).readUInt32LE(0)).toBe(0xa1b2c3d4);
+    expectWiresharkReads(r.pcap);
   });
 
   it("lab 6: the receiver advertises a zero window, the sender probes with backoff, then finishes", async () => {
@@ -80,6 +81,7 @@ describe("labs 5-7", () => {
     const gaps = r.probes.slice(1).map((t, i) => t - r.probes[i]!);
     for (let i = 1; i < gaps.length; i++) expect(gaps[i]! / gaps[i - 1]!).toBeCloseTo(2, 1);
     expect(out.lines.some((l) => /win=0 /.test(l))).toBe(true);
+    expectWiresharkReads(r.pcap);
   });
 
   it("lab 7: CUBIC's cwnd grows past NewReno's after the first loss", async () => {
@@ -96,5 +98,6 @@ describe("labs 5-7", () => {
     expect(late.filter(([t, c]) => c > reno.get(t)!).length).toBeGreaterThan(late.length / 2);
     expect(pngChunkTypes(r.png)).toEqual(["IHDR", "IDAT", "IEND"]);
     expect(readFileSync(r.svg, "utf8")).toMatch(/<polyline/);
+    for (const pcap of Object.values(r.pcaps)) expectWiresharkReads(pcap);
   });
 });
