@@ -8,8 +8,9 @@ import { DEFAULT_SETTINGS, Playground, type PlaygroundSettings, checkSettings } 
 
 /** Virtual ms per animation frame for each speed; Infinity runs to the end at once. */
 const SPEEDS: Record<string, number> = { "0.25": 4, "1": 16, "4": 64, "16": 256, max: Infinity };
-/** Most rows kept in the page; the pcap keeps everything. */
-const MAX_ROWS = 20_000;
+/** Most rows kept in the page: the first {@link HEAD_ROWS} (the handshake) and the latest; the pcap keeps everything. */
+const MAX_ROWS = 10_000;
+const HEAD_ROWS = 500;
 /** Virtual ms run per slice when the speed is "max", between two looks at the clock. */
 const MAX_SLICE_MS = 1000;
 
@@ -51,6 +52,9 @@ function fillForm(): void {
 
 class PageRun {
   private drawn = 0;
+  /** rows taken out of the page between the head and the latest ones, and the row that says so */
+  private hidden = 0;
+  private gap: HTMLElement | null = null;
   private paused = false;
   private frame = 0;
   private lastPlot = 0;
@@ -95,7 +99,7 @@ class PageRun {
     const box = $("diagram");
     const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
     const frag = document.createDocumentFragment();
-    for (; this.drawn < pg.rows.length && this.drawn < MAX_ROWS; this.drawn++) {
+    for (; this.drawn < pg.rows.length; this.drawn++) {
       const r = pg.rows[this.drawn]!;
       const div = document.createElement("div");
       div.className = `row ${r.kind}`;
@@ -104,6 +108,7 @@ class PageRun {
       frag.appendChild(div);
     }
     box.appendChild(frag);
+    this.trim(box);
     if (stick && input("follow").matches(":checked")) box.scrollTop = box.scrollHeight;
     $("clock").textContent = `${(pg.now() / 1000).toFixed(3)} s virtual · ${pg.rows.length} rows · ${pg.pcap.count} packets`;
     const body = pg.status().map((s) => {
@@ -121,6 +126,25 @@ class PageRun {
     });
     $("status").innerHTML = body.join("");
     if (performance.now() - this.lastPlot > 150) this.plot();
+  }
+
+  /** Keeps at most MAX_ROWS rows: the head, a row saying how many are hidden, and the latest. */
+  private trim(box: HTMLElement): void {
+    if (box.childElementCount <= MAX_ROWS) return;
+    if (this.gap === null) {
+      this.gap = document.createElement("div");
+      this.gap.className = "row gap";
+      this.gap.dataset.kind = "gap";
+      box.insertBefore(this.gap, box.children[HEAD_ROWS] ?? null);
+    }
+    const excess = box.childElementCount - MAX_ROWS;
+    for (let i = 0; i < excess; i++) {
+      const next = this.gap.nextElementSibling;
+      if (next === null) break;
+      next.remove();
+      this.hidden++;
+    }
+    this.gap.textContent = `          … ${this.hidden} rows not shown here (every packet is in the pcap) …`;
   }
 
   private plot(): void {

@@ -149,6 +149,23 @@ describe.skipIf(missing !== null)("the playground page in Chromium", () => {
     await page.close();
   });
 
+  it("a long transfer keeps the page small: the handshake, a row counting the hidden ones, and the latest rows to the end", async () => {
+    const page = await open("?speed=max&lossPercent=0&delayMs=5&bandwidthMbps=1000&transferKiB=16384&seed=1");
+    const rows = await runToEnd(page);
+    const clock = (await page.textContent("#clock")) ?? "";
+    const total = Number(/ (\d+) rows/.exec(clock)![1]);
+    expect(total).toBeGreaterThan(12_000);
+    expect(rows.length).toBe(10_000);
+    expect(rows[1]![0]).toBe("syn");
+    const gap = rows.findIndex(([k]) => k === "gap");
+    expect(gap).toBe(500);
+    expect(Number(/… (\d+) rows not shown/.exec(rows[gap]![1])![1])).toBe(total - (rows.length - 1));
+    expect(rows.slice(-12).some(([k]) => k === "fin")).toBe(true);
+    expect(rows.at(-1)?.[1] ?? "").toMatch(/done|LAST-ACK → CLOSED/);
+    expect((await status(page)).a?.slice(1, 3)).toEqual(["16777216 / 16777216", "yes"]);
+    await page.close();
+  });
+
   it("the same settings draw the same diagram; the pcap download holds every packet and tshark reads it clean", async () => {
     const page = await open("?speed=max&lossPercent=0&delayMs=5&transferKiB=32&seed=8");
     const first = await runToEnd(page);
