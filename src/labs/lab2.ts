@@ -176,11 +176,12 @@ async function traceroute(out: LabOutput): Promise<void> {
     sim.link("r2", "b", { delayMs: 5 });
     const capture = join(out.dir, "lab2-traceroute.pcap");
     sim.pcap(capture);
-    sim.trace((packet, at, from) => {
+    sim.trace((packet, at, from, dropped) => {
       const ip = new Ipv4Packet(packet);
       const d = diagram.describe(packet);
-      out.line(`${at.toFixed(3).padStart(10)} ms  ${from.padEnd(2)} → ${ip.dst.join(".").padEnd(9)}  ${d.label.padEnd(6)} ${d.details}`);
-      if (ip.protocol === IpProtocol.Icmp) {
+      const verb = dropped === undefined ? "sends" : `drops (${dropped})`;
+      out.line(`${at.toFixed(3).padStart(10)} ms  ${from.padEnd(2)} ${verb.padEnd(11)} → ${ip.dst.join(".").padEnd(9)}  ${d.label.padEnd(6)} ${d.details}`);
+      if (dropped === undefined && ip.protocol === IpProtocol.Icmp) {
         const m = new Icmpv4Packet(ip.payload);
         const what = m.type === Icmpv4Type.TimeExceeded ? "time exceeded in transit" : m.type === Icmpv4Type.DestinationUnreachable && m.code === 3 ? "port unreachable: the destination" : `icmp type ${m.type}`;
         hops.push({ hop: probe, from, src: ip.src.join("."), what, at });

@@ -25,7 +25,7 @@ function input(id: string): HTMLInputElement | HTMLSelectElement {
 }
 
 /** Rows that are packets (their text carries its own time). */
-const PACKET_KINDS: ReadonlySet<string> = new Set(["syn", "fin", "rst", "data", "ack", "other"]);
+const PACKET_KINDS: ReadonlySet<string> = new Set(["syn", "fin", "rst", "data", "ack", "lost", "other"]);
 
 /** The settings that change the bottleneck of a running transfer. */
 const LIVE_FIELDS = ["lossPercent", "delayMs", "bandwidthMbps"] as const;

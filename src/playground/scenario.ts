@@ -53,7 +53,7 @@ export const DEFAULT_SETTINGS: Readonly<PlaygroundSettings> = {
 };
 
 /** What a row of {@link Playground.rows} shows, for colouring. */
-export type RowKind = "syn" | "fin" | "rst" | "data" | "ack" | "state" | "retransmit" | "setting" | "done" | "other";
+export type RowKind = "syn" | "fin" | "rst" | "data" | "ack" | "lost" | "state" | "retransmit" | "setting" | "done" | "other";
 
 /** One line of what happened. */
 export interface Row {
@@ -95,6 +95,9 @@ const CHUNK = 64 * 1024;
 const SENDING: ReadonlySet<TcpState> = new Set(["ESTABLISHED", "CLOSE-WAIT", "FIN-WAIT-1", "CLOSING", "LAST-ACK"]);
 
 const ADDRESSES: Record<string, string> = { a: "10.0.0.1", b: "10.0.0.2", c: "10.0.0.3" };
+
+/** How a dropped packet's row names the reason. */
+const LOSS_NAMES: Record<string, string> = { loss: "lost on the link out of", queue: "tail-dropped by the full queue out of", mtu: "too big for the link out of" };
 
 /** The byte at offset `i` of the stream host number `h` sends. */
 function patternByte(h: number, i: number): number {
@@ -282,13 +285,17 @@ export class Playground {
       diagrams.set(h, new SequenceDiagram(h, "b", () => {}));
       senderOf.set(ADDRESSES[h]!, h);
     }
-    this.sim.trace((packet, timeMs, from) => {
-      this.pcap.write(packet, timeMs);
-      const dst = packet.length >= 20 && packet[0]! >> 4 === 4 ? new Ipv4Packet(packet).dst.join(".") : "";
-      const sender = from === "b" ? senderOf.get(dst) : from;
+    this.sim.trace((packet, timeMs, from, dropped) => {
+      if (dropped === undefined) this.pcap.write(packet, timeMs);
+      if (packet.length < 20 || packet[0]! >> 4 !== 4) return;
+      const ip = new Ipv4Packet(packet);
+      const fromB = ip.src.join(".") === ADDRESSES.b;
+      const sender = senderOf.get((fromB ? ip.dst : ip.src).join("."));
       const diagram = sender === undefined ? undefined : diagrams.get(sender);
       if (diagram === undefined) return;
-      this.rows.push({ timeMs, kind: kindOf(packet), text: diagram.render(from === "b" ? "rx" : "tx", packet, timeMs) });
+      const line = diagram.render(fromB ? "rx" : "tx", packet, timeMs);
+      if (dropped === undefined) this.rows.push({ timeMs, kind: kindOf(packet), text: line });
+      else this.rows.push({ timeMs, kind: "lost", text: `${line.replace(/ ms  /, " ms ✗ ")}  (${LOSS_NAMES[dropped] ?? `dropped (${dropped}) at`} ${from})` });
     });
     for (const [name, stack] of hosts) {
       stack.on("tcp-state", (e) => this.row("state", `${name}: ${e.from} → ${e.to}  (${e.local} ↔ ${e.remote})`));

@@ -43,11 +43,14 @@ export interface SimStats {
 }
 
 /**
- * Sees a packet a host of a Sim puts on the wire: its bytes (valid during the
- * call only: copy them to keep them), the virtual time in ms, and the
- * sender's name. See `sim.trace`.
+ * Sees a packet a host of a Sim puts on the wire (`dropped` undefined), and
+ * again if the network drops it (`dropped` says why: a Link's `"loss"`,
+ * `"queue"`, `"mtu"`, `"down"`, or the Sim's `"partition"`, `"no-route"`,
+ * `"ttl"`, ...; `from` is then the node where it was dropped or that put it
+ * on the dropping link). The bytes are valid during the call only: copy
+ * them to keep them. The time is virtual, in ms. See `sim.trace`.
  */
-export type SimTraceFn = (packet: Uint8Array, timeMs: number, from: string) => void;
+export type SimTraceFn = (packet: Uint8Array, timeMs: number, from: string, dropped?: string) => void;
 
 /** How traffic between two hosts is treated. */
 export type PairRule = "partition" | "hold";
@@ -139,16 +142,16 @@ export class Fabric {
   onTraceError: (error: unknown) => void = () => {};
 
   /**
-   * Shows `packet`, sent by `from`, to every tracer at the current virtual
-   * time. A tracer that throws is removed and its error handed to
+   * Shows `packet`, sent by `from` (or, with `dropped`, dropped there), to
+   * every tracer at the current virtual time. A tracer that throws is removed and its error handed to
    * {@link onTraceError}, so the stack that was sending is never left half-way.
    */
-  record(packet: Uint8Array, from: SimNode): void {
+  record(packet: Uint8Array, from: SimNode, dropped?: string): void {
     if (this.tracers.size === 0) return;
     const now = this.clock.now();
     for (const t of this.tracers) {
       try {
-        t(packet, now, from.name);
+        t(packet, now, from.name, dropped);
       } catch (err) {
         this.tracers.delete(t);
         this.onTraceError(err);
@@ -159,6 +162,12 @@ export class Fabric {
   count(what: "sent" | "delivered" | "forwarded" | "held", n = 1): void {
     this.counts[what] += n;
     this.moved++;
+  }
+
+  /** Drops `packet` at node `at`: counted under `reason` and shown to the tracers. */
+  discard(packet: Uint8Array, at: SimNode, reason: string): void {
+    this.drop(reason);
+    this.record(packet, at, reason);
   }
 
   drop(reason: string, n = 1): void {

@@ -57,8 +57,9 @@ export class HostNode implements SimNode {
   /** Drops what has arrived on the links (while the host was down). */
   discardArrived(now: number): void {
     for (let p = earliestDue(this.ports, now); p !== null; p = earliestDue(this.ports, now)) {
-      if (p.end.receive() === null) break;
-      this.fabric.drop("crashed");
+      const packet = p.end.receive();
+      if (packet === null) break;
+      this.fabric.discard(packet, this, "crashed");
     }
   }
 
@@ -119,7 +120,7 @@ export class HostNic implements Device {
       const from = fabric.ownerOf(packet, "src");
       const rule = from ? fabric.rule(from, host) : undefined;
       if (rule === "partition") {
-        fabric.drop("partition");
+        fabric.discard(packet, host, "partition");
       } else if (rule === "hold") {
         const q = host.held.get(from!.name);
         const pending = { packet: packet.slice(), verified: port.end.checksumsVerified };
@@ -136,15 +137,15 @@ export class HostNic implements Device {
   transmit(packet: Uint8Array): void {
     const host = this.host;
     const fabric = host.fabric;
-    if (!this.alive) return fabric.drop("crashed");
+    if (!this.alive) return fabric.discard(packet, host, "crashed");
     fabric.record(packet, host);
     fabric.count("sent");
     const to = fabric.ownerOf(packet, "dst");
-    if (to === undefined) return fabric.drop("malformed");
-    if (to === null || to === host) return fabric.drop("no-route");
-    if (fabric.rule(host, to) === "partition") return fabric.drop("partition");
+    if (to === undefined) return fabric.discard(packet, host, "malformed");
+    if (to === null || to === host) return fabric.discard(packet, host, "no-route");
+    if (fabric.rule(host, to) === "partition") return fabric.discard(packet, host, "partition");
     const port = fabric.nextHop(host, to);
-    if (port === null) return fabric.drop("no-route");
+    if (port === null) return fabric.discard(packet, host, "no-route");
     port.end.transmit(packet);
   }
 

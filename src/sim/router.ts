@@ -77,16 +77,16 @@ export class SimRouter implements SimNode {
     const to = fabric.ownerOf(packet, "dst");
     const v4 = packet[0]! >> 4 === 4;
     const ip = v4 ? this.ip4.reset(packet) : this.ip6.reset(packet);
-    if (to === undefined || !ip.check().ok) return fabric.drop("malformed");
+    if (to === undefined || !ip.check().ok) return fabric.discard(packet, this, "malformed");
     if (to === this) return this.local(packet, v4);
     const port = to === null ? null : fabric.nextHop(this, to);
     // (the sender's own path led here, so a path on exists: this is a packet nobody may receive)
-    if (port === null) return fabric.drop("no-route");
+    if (port === null) return fabric.discard(packet, this, "no-route");
     // RFC 1812 §5.3.1 / RFC 8200 §3: a packet whose TTL would reach zero goes no further
     const hops = v4 ? this.ip4.ttl : this.ip6.hopLimit;
     if (hops <= 1) {
-      this.error(packet, v4, v4 ? Icmpv4Type.TimeExceeded : Icmpv6Type.TimeExceeded, v4 ? Icmpv4TimeExceeded.TtlExceeded : Icmpv6TimeExceeded.HopLimitExceeded);
-      return fabric.drop("ttl");
+      fabric.discard(packet, this, "ttl");
+      return this.error(packet, v4, v4 ? Icmpv4Type.TimeExceeded : Icmpv6Type.TimeExceeded, v4 ? Icmpv4TimeExceeded.TtlExceeded : Icmpv6TimeExceeded.HopLimitExceeded);
     }
     if (v4) {
       this.ip4.ttl = hops - 1;
@@ -125,9 +125,9 @@ export class SimRouter implements SimNode {
       });
       return;
     }
+    this.fabric.discard(packet, this, "mtu");
     if (v4) this.error(packet, true, Icmpv4Type.DestinationUnreachable, Icmpv4Unreachable.FragmentationNeeded, mtu & 0xffff);
     else this.error(packet, false, Icmpv6Type.PacketTooBig, 0, mtu);
-    this.fabric.drop("mtu");
   }
 
   /**
@@ -137,10 +137,10 @@ export class SimRouter implements SimNode {
    */
   private local(packet: Uint8Array, v4: boolean): void {
     const protocol = v4 ? this.ip4.protocol : this.ip6.upperProtocol;
-    if (protocol !== IpProtocol.Udp) return this.fabric.drop("router-local");
+    if (protocol !== IpProtocol.Udp) return this.fabric.discard(packet, this, "router-local");
+    this.fabric.discard(packet, this, "router-local");
     if (v4) this.error(packet, true, Icmpv4Type.DestinationUnreachable, Icmpv4Unreachable.Port);
     else this.error(packet, false, Icmpv6Type.DestinationUnreachable, Icmpv6Unreachable.Port);
-    this.fabric.drop("router-local");
   }
 
   /**
@@ -180,7 +180,7 @@ export class SimRouter implements SimNode {
     const fabric = this.fabric;
     const to = fabric.ownerOf(packet, "dst");
     const port = to === null || to === undefined ? null : fabric.nextHop(this, to);
-    if (port === null) return fabric.drop("no-route");
+    if (port === null) return fabric.discard(packet, this, "no-route");
     fabric.record(packet, this);
     fabric.count("sent");
     port.end.transmit(packet);

@@ -213,6 +213,7 @@ export class Sim {
     if (options === null || typeof options !== "object") throw new TypeError("sim.link: options must be an object");
     if ("seed" in options) throw new TypeError("sim.link: option \"seed\" is set by the Sim (derived from the Sim's seed)");
     const link = new Link({ ...options, seed: this.derive(`link:${nx.name}|${ny.name}`) });
+    link.onDrop((packet, reason, end) => this.fabric.record(packet, end === link.a ? nx : ny, reason));
     link.a.attach(this.clock);
     link.b.attach(this.clock);
     this.fabric.connect(nx, ny, link);
@@ -439,7 +440,9 @@ export class Sim {
   pcap(path: string): SimCapture {
     this.live();
     if (typeof path !== "string" || path.length === 0) throw new TypeError("sim.pcap needs a file path");
-    const tracer: SimTraceFn = (packet, timeMs) => capture.write(packet, timeMs);
+    const tracer: SimTraceFn = (packet, timeMs, _from, dropped) => {
+      if (dropped === undefined) capture.write(packet, timeMs);
+    };
     const capture: SimCapture = new SimCapture(path, (c) => {
       this.captures.delete(c);
       this.fabric.tracers.delete(tracer);
@@ -450,9 +453,13 @@ export class Sim {
   }
 
   /**
-   * Calls `fn(packet, timeMs, from)` for every packet any host sends, when it
-   * sends it (where {@link Sim.pcap} would record it): the bytes, valid only
-   * during the call, the virtual time and the sending host's name. Returns
+   * Calls `fn(packet, timeMs, from)` for every packet any host (or router)
+   * sends, when it sends it (where {@link Sim.pcap} would record it): the
+   * bytes, valid only during the call, the virtual time and the sender's
+   * name; and `fn(packet, timeMs, at, reason)` when the network drops a
+   * packet: a link (`"loss"`, `"queue"`, `"mtu"`, `"down"`; `at` is the node
+   * that put it on the link) or the Sim (`"partition"`, `"no-route"`,
+   * `"crashed"`, a router's `"ttl"`, ...; `at` is where). Returns
    * a function that stops the tracing. A `fn` that throws is stopped (the
    * send goes on): inside {@link Sim.run} the run rejects with its error;
    * outside (driving `sim.poll` yourself) the error is thrown from a
@@ -461,7 +468,7 @@ export class Sim {
   trace(fn: SimTraceFn): () => void {
     this.live();
     if (typeof fn !== "function") throw new TypeError("sim.trace expects a function (packet, timeMs, from) => void");
-    const tracer: SimTraceFn = (packet, timeMs, from) => fn(packet, timeMs, from);
+    const tracer: SimTraceFn = (packet, timeMs, from, dropped) => fn(packet, timeMs, from, dropped);
     this.fabric.tracers.add(tracer);
     return () => {
       this.fabric.tracers.delete(tracer);

@@ -43,9 +43,9 @@ export class SimSwitch implements SimNode {
 
 function forward(fabric: Fabric, from: SimSwitch, ingress: Port, packet: Uint8Array): void {
   const to = fabric.ownerOf(packet, "dst");
-  if (to === undefined) return fabric.drop("malformed");
+  if (to === undefined) return fabric.discard(packet, from, "malformed");
   const port = to === null ? null : fabric.nextHop(from, to);
-  if (port === null || port === ingress) return fabric.drop("no-route");
+  if (port === null || port === ingress) return fabric.discard(packet, from, "no-route");
   fabric.count("forwarded");
   port.end.transmit(packet);
 }

@@ -118,6 +118,7 @@ describe.skipIf(missing !== null)("the playground page in Chromium", () => {
       expect(st[h]!.slice(1, 3)).toEqual(["98304 / 98304", "yes"]);
       expect(rows.some(([k, t]) => k === "syn" && t.includes(`${h} ─`) && t.includes("[SYN]"))).toBe(true);
     }
+    expect(rows.filter(([k, t]) => k === "lost" && t.includes("✗")).length).toBeGreaterThan(0);
     const retransmits = rows.filter(([k]) => k === "retransmit");
     expect(retransmits.length).toBeGreaterThan(0);
     expect(retransmits.length).toBe(Number(st.a![3]) + Number(st.c![3]));

@@ -27,6 +27,7 @@ describe("Playground", () => {
   it("two hosts: the handshake, every byte intact, the teardown, in that order", () => {
     const p = runToEnd({ hosts: 2, lossPercent: 0, delayMs: 10, bandwidthMbps: 20, transferKiB: 64, seed: 5 });
     expect(p.finished()).toBe(true);
+    expect(p.rows.filter((r) => r.kind === "lost")).toEqual([]);
     const [a] = p.status();
     expect(a).toMatchObject({ host: "a", written: 65536, delivered: 65536, intact: true, error: null, finished: true, retransmits: 0 });
     const syn = texts(p, "syn");
@@ -51,6 +52,27 @@ describe("Playground", () => {
     expect(a).toMatchObject({ delivered: 512 * 1024, intact: true, error: null });
     expect(a!.retransmits).toBeGreaterThan(0);
     expect(texts(p, "retransmit").length).toBe(a!.retransmits);
+    // a lost packet's row follows the row of its sending; the bytes of every lost data segment went out again in a copy that arrived
+    const lost = p.rows.filter((r) => r.kind === "lost");
+    expect(lost.length).toBeGreaterThan(0);
+    const range = (t: string): [number, number] | null => {
+      const m = /seq=(\d+) ack=\d+ .*len=([1-9]\d*)/.exec(t);
+      return m === null ? null : [Number(m[1]), Number(m[1]) + Number(m[2])];
+    };
+    const arrived: Array<[number, number]> = [];
+    p.rows.forEach((r, i) => {
+      const next = p.rows[i + 1];
+      const isLost = next?.kind === "lost";
+      if (isLost) expect(next!.text).toMatch(/ ms ✗ a (─|◀).*\(lost on the link out of (a|b)\)$/);
+      if (isLost) expect(next!.text.replace(/ ms ✗ /, " ms  ").startsWith(r.text)).toBe(true);
+      if (r.kind === "data" && !isLost) arrived.push(range(r.text)!);
+    });
+    for (const r of lost) {
+      const gone = r.text.includes("a ──") ? range(r.text) : null;
+      for (let byte = gone?.[0] ?? 0; gone !== null && byte < gone[1]; byte += 100) {
+        expect(arrived.some(([from, to]) => from <= byte && byte < to), r.text).toBe(true);
+      }
+    }
     const cwnd = p.cwnd.a!.map(([, c]) => c);
     expect(cwnd.length).toBeGreaterThan(10);
     const peak = Math.max(...cwnd);

@@ -2,7 +2,11 @@
  * sim.trace: every packet a host sends, once, when it sends it, with the
  * virtual time and the sender; stopping; a tracer that throws.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { readPcap } from "../support/pcap.js";
 import { Sim, WOULD_BLOCK } from "../../src/index.js";
 import { Ipv4Packet, UdpPacket } from "../../src/stack/wire/index.js";
 
@@ -107,6 +111,53 @@ describe("sim.trace", () => {
     ua.sendTo(Uint8Array.of(43), "10.0.0.2:7");
     await sim.run(() => sim.sleep(20));
     expect(calls).toBe(1);
+  });
+
+  it("shows each drop with its reason and where: link loss, a full queue, a partition, a router's TTL; the pcap keeps only what was sent", async () => {
+    const sim = new Sim({ seed: 4 });
+    sims.push(sim);
+    const a = sim.host("a", { addresses: ["10.0.0.1/24"] });
+    sim.host("b", { addresses: ["10.0.0.2/24"] });
+    sim.host("c", { addresses: ["10.0.1.2/24"] });
+    sim.router("r", { addresses: ["10.0.0.254/24"] });
+    const lossy = sim.link("a", "r", { bandwidthBps: 8000, queueBytes: 1500 }); // 1 byte/ms, room for 1500 bytes
+    sim.link("r", "b", { loss: 1 });
+    sim.link("r", "c");
+    const pcap = join(mkdtempSync(join(tmpdir(), "tsmio-trace-")), "drops.pcap");
+    const capture = sim.pcap(pcap);
+    const events: string[] = [];
+    sim.trace((p, t, from, dropped) => {
+      const ip = new Ipv4Packet(p);
+      events.push(`${t} ${from} ${ip.dst.join(".")} ttl=${ip.ttl} len=${p.length}${dropped === undefined ? "" : ` DROPPED ${dropped}`}`);
+    });
+    const u = a.udpBind("10.0.0.1:7");
+    await sim.run(async () => {
+      u.sendTo(new Uint8Array(972), "10.0.0.2:9"); // 1000 bytes: serialized for 1000 ms, lost on r–b
+      u.sendTo(new Uint8Array(972), "10.0.0.2:9"); // does not fit behind it: tail-dropped
+      await sim.sleep(1500);
+      u.setTtl(1);
+      u.sendTo(new Uint8Array(72), "10.0.1.2:9"); // r takes its TTL to 0
+      await sim.sleep(1500);
+      sim.partition("a", "c");
+      u.setTtl(64);
+      u.sendTo(new Uint8Array(72), "10.0.1.2:9");
+      await sim.sleep(10);
+    });
+    expect(events).toEqual([
+      "0 a 10.0.0.2 ttl=64 len=1000",
+      "0 a 10.0.0.2 ttl=64 len=1000",
+      "0 a 10.0.0.2 ttl=64 len=1000 DROPPED queue",
+      "1000 r 10.0.0.2 ttl=63 len=1000 DROPPED loss",
+      "1500 a 10.0.1.2 ttl=1 len=100",
+      "1600 r 10.0.1.2 ttl=1 len=100 DROPPED ttl",
+      "1600 r 10.0.0.1 ttl=64 len=128",
+      "3000 a 10.0.1.2 ttl=64 len=100",
+      "3000 a 10.0.1.2 ttl=64 len=100 DROPPED partition",
+    ]);
+    expect(lossy.stats().aToB.dropped.queue).toBe(1);
+    capture.close();
+    expect(readPcap(readFileSync(pcap)).records.map((r) => r.data.length)).toEqual([1000, 1000, 100, 128, 100]);
+    rmSync(dirname(pcap), { recursive: true, force: true });
   });
 
   it("rejects a non-function and a closed Sim", () => {

@@ -33,6 +33,9 @@ export interface LinkDirectionStats {
   };
 }
 
+/** Why a Link dropped a packet handed to it (see {@link LinkDirectionStats.dropped}). */
+export type LinkDropReason = "loss" | "queue" | "mtu" | "down";
+
 /** The resolved options of a Link, shared by its two directions. @internal */
 export interface LinkParams {
   mtu: number;
@@ -86,6 +89,9 @@ export class LinkDirection {
     dropped: { loss: 0, queue: 0, mtu: 0, down: 0 },
   };
 
+  /** told of each packet dropped at `send` (not of those cut off the wire by a link going down) */
+  onDrop: ((packet: Uint8Array, reason: LinkDropReason) => void) | null = null;
+
   /** `label` names the direction ("a>b"), so that both directions draw independently. */
   constructor(
     private readonly params: LinkParams,
@@ -108,10 +114,12 @@ export class LinkDirection {
     c.sentBytes += packet.length;
     if (down) {
       c.dropped.down++;
+      this.onDrop?.(packet, "down");
       return;
     }
     if (packet.length > p.mtu) {
       c.dropped.mtu++;
+      this.onDrop?.(packet, "mtu");
       return;
     }
     // (a link whose rate was lifted still owes what it had queued: FIFO)
@@ -121,6 +129,7 @@ export class LinkDirection {
       const backlog = ((start - now) * p.bandwidthBps) / 8000;
       if (backlog + packet.length > p.queueBytes + QUEUE_EPSILON) {
         c.dropped.queue++;
+        this.onDrop?.(packet, "queue");
         return;
       }
       this.busyUntil = start + (packet.length * 8000) / p.bandwidthBps;
@@ -128,6 +137,7 @@ export class LinkDirection {
     }
     if (this.lossRng.chance(p.loss)) {
       c.dropped.loss++;
+      this.onDrop?.(packet, "loss");
       return;
     }
     const copies = this.duplicateRng.chance(p.duplicate) ? 2 : 1;

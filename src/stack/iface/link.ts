@@ -6,7 +6,7 @@
 import { type Clock, realClock } from "../../poll/clock.js";
 import { mtuOf, nonNegative, probability, seedOf } from "./check.js";
 import type { Device } from "./device.js";
-import { type LinkDirectionStats, LinkDirection, type LinkParams } from "./link-direction.js";
+import { type LinkDirectionStats, LinkDirection, type LinkDropReason, type LinkParams } from "./link-direction.js";
 
 /** Options of a {@link Link}; all optional, every impairment off by default. */
 export interface LinkOptions {
@@ -174,6 +174,18 @@ export class Link {
     if (options.reorderDelayMs !== undefined) this.reorderDelayGiven = true;
     else if (!this.reorderDelayGiven) next.reorderDelayMs = Math.max(next.delayMs, 1);
     Object.assign(this.params, next);
+  }
+
+  /**
+   * Calls `fn` for each packet the link drops when it is transmitted (lost,
+   * tail-dropped, over the MTU, or sent while down), with the end it was
+   * transmitted on; null stops. Packets on the wire when the link goes down
+   * are counted but not shown. The bytes are valid during the call only.
+   */
+  onDrop(fn: ((packet: Uint8Array, reason: LinkDropReason, from: LinkEnd) => void) | null): void {
+    if (fn !== null && typeof fn !== "function") throw new TypeError("link.onDrop expects a function (packet, reason, from) or null");
+    this.ab.onDrop = fn === null ? null : (packet, reason) => fn(packet, reason, this.a);
+    this.ba.onDrop = fn === null ? null : (packet, reason) => fn(packet, reason, this.b);
   }
 
   /** A snapshot of the counters of both directions. */
