@@ -441,3 +441,29 @@ describe("Link configure (a running link's impairments)", () => {
     expect(link.a.checksumsVerified).toBe(true);
   });
 });
+
+describe("Link onDrop", () => {
+  it("shows each packet dropped at transmit with its reason and end; null stops it", () => {
+    const { link, clock } = simLink({ mtu: 200, bandwidthBps: 8000, queueBytes: 300, loss: 0 });
+    const seen: Array<[number, string, string]> = [];
+    link.onDrop((p, reason, from) => seen.push([seqOf(p), reason, from === link.a ? "a" : "b"]));
+    link.b.transmit(numbered(1, 300)); // over the MTU
+    link.a.transmit(numbered(2, 150));
+    link.a.transmit(numbered(3, 150));
+    link.a.transmit(numbered(4, 150)); // the queue holds 300 bytes
+    link.configure({ loss: 1 });
+    clock.advanceTo(1000);
+    link.a.transmit(numbered(5, 100));
+    link.setDown(true);
+    link.b.transmit(numbered(6, 100));
+    link.onDrop(null);
+    link.b.transmit(numbered(7, 100));
+    expect(seen).toEqual([
+      [1, "mtu", "b"],
+      [4, "queue", "a"],
+      [5, "loss", "a"],
+      [6, "down", "b"],
+    ]);
+    expect(() => link.onDrop(42 as never)).toThrow(TypeError);
+  });
+});
