@@ -57,7 +57,9 @@ export type PairRule = "partition" | "hold";
 
 /** Map key of an address. */
 function keyOf(bytes: Uint8Array): string {
-  return bytes.join(".");
+  let key = "";
+  for (let i = 0; i < bytes.length; i++) key += String.fromCharCode(bytes[i]!);
+  return key;
 }
 
 export class Fabric {
