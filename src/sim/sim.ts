@@ -181,10 +181,9 @@ export class Sim {
    * but decrements their TTL / hop limit and answers, from its own address,
    * with ICMP Time Exceeded when it runs out (traceroute), and with
    * Fragmentation Needed / Packet Too Big when a packet does not fit the
-   * next link (IPv4 without DF, which is what tsmio's stacks send, is
-   * fragmented instead). UDP to its own addresses gets Port Unreachable.
-   * tsmio's TCP does not do path MTU discovery: over IPv6, keep the MTUs
-   * of a TCP path equal.
+   * next link (IPv4 without DF is fragmented instead): the hosts' stacks,
+   * which send TCP and UDP with DF as Linux does, learn the path MTU from
+   * it. UDP to its own addresses gets Port Unreachable.
    */
   router(name: string, options: SimRouterOptions): SimRouter {
     this.live();

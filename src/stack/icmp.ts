@@ -10,6 +10,7 @@ import {
   ICMP_HEADER,
   Icmpv4Packet,
   Icmpv4Type,
+  Icmpv4Unreachable,
   Icmpv6Packet,
   Icmpv6Type,
   IpProtocol,
@@ -89,6 +90,7 @@ export class Icmp {
     private readonly iface: Interface,
     private readonly counters: Counters,
     private readonly onError: TransportError,
+    private readonly clock: () => number,
   ) {}
 
   /** Handles an arriving ICMPv4 message (the IPv4 payload). */
@@ -109,7 +111,8 @@ export class Icmp {
     }
     if (m.type === Icmpv4Type.DestinationUnreachable && m.code < UNREACH4.length) {
       const [errno, fatal] = UNREACH4[m.code]!;
-      return this.quoted4(m.body, errno, fatal);
+      // Fragmentation Needed: the next-hop MTU in the low 16 bits (RFC 1191 §4)
+      return this.quoted4(m.body, errno, fatal, m.code === Icmpv4Unreachable.FragmentationNeeded ? m.rest & 0xffff : undefined);
     }
     if (m.type === Icmpv4Type.ParameterProblem) return this.quoted4(m.body, "EPROTO", true);
     if (m.type === Icmpv4Type.TimeExceeded) return this.quoted4(m.body, "EHOSTUNREACH", false);
@@ -138,7 +141,7 @@ export class Icmp {
       const [errno, fatal] = UNREACH6[m.code]!;
       this.quoted6(m.body, errno, fatal);
     } else if (m.type === Icmpv6Type.PacketTooBig) {
-      this.quoted6(m.body, "EMSGSIZE", true);
+      this.quoted6(m.body, "EMSGSIZE", true, m.rest);
     } else if (m.type === Icmpv6Type.ParameterProblem) {
       this.quoted6(m.body, "EPROTO", true);
     } else if (m.type === Icmpv6Type.TimeExceeded) {
@@ -147,16 +150,24 @@ export class Icmp {
   }
 
   /** Reports an error quoted in an ICMPv4 body to the transport that sent it. */
-  private quoted4(body: Uint8Array, errno: string, fatal: boolean): void {
+  private quoted4(body: Uint8Array, errno: string, fatal: boolean, mtu?: number): void {
     const ip = this.ip4.reset(body);
     if (!ip.checkQuoted().ok) return this.counters.drop("icmpv4:bad-quoted");
+    if (mtu !== undefined) this.learnPathMtu(ip.src, ip.dst, mtu);
     this.transport(ip.protocol, ip.src, ip.dst, body.subarray(ip.headerLength), errno, fatal);
   }
 
-  private quoted6(body: Uint8Array, errno: string, fatal: boolean): void {
+  private quoted6(body: Uint8Array, errno: string, fatal: boolean, mtu?: number): void {
     const ip = this.ip6.reset(body);
     if (!ip.checkQuoted().ok) return this.counters.drop("icmpv6:bad-quoted");
+    if (mtu !== undefined) this.learnPathMtu(ip.src, ip.dst, mtu);
     this.transport(ip.upperProtocol, ip.src, ip.dst, body.subarray(ip.upperOffset), errno, fatal);
+  }
+
+  /** A router's word on the path MTU toward `dst`, about a datagram we sent (from `src`, one of ours). */
+  private learnPathMtu(src: Uint8Array, dst: Uint8Array, mtu: number): void {
+    if (!this.iface.isLocal(src)) return this.counters.drop("icmp:pmtu-not-ours");
+    this.iface.learnPathMtu(dst, mtu, this.clock());
   }
 
   /** Hands the error to the transport; RFC 792 and RFC 4443 §2.4(c) quote at least 8 bytes of its header. */

@@ -137,7 +137,7 @@ export class Stack implements Network, Driver, UdpHost {
       offer: (request) => forwardTcp.call(this.forward, request),
       unreachable: (packet, how) => this.unreachable(packet, how),
     });
-    this.icmp = new Icmp(this.iface, this.counters, (p, l, lp, r, rp, q, e, f) => this.transportError(p, l, lp, r, rp, q, e, f));
+    this.icmp = new Icmp(this.iface, this.counters, (p, l, lp, r, rp, q, e, f) => this.transportError(p, l, lp, r, rp, q, e, f), () => this.now);
     this.reassembly4 = new Reassembler(options.reassemblyTimeoutMs ?? 30_000, options.reassemblyBytes ?? 4 << 20);
     this.reassembly6 = new Reassembler(options.reassemblyTimeoutMs ?? 60_000, options.reassemblyBytes ?? 4 << 20);
     this.poller = poll;
@@ -265,6 +265,7 @@ export class Stack implements Network, Driver, UdpHost {
     const device = this.iface.device;
     for (let pkt = device.receive(); pkt !== null; pkt = device.receive()) this.receive(pkt, true);
     this.expireFragments(now);
+    this.iface.expirePathMtus(now);
     this.tcp.onTimers(now);
   }
 
@@ -497,7 +498,7 @@ export class Stack implements Network, Driver, UdpHost {
     const buf = this.iface.payloadBuffer(family);
     buf.set(payload, UDP_HEADER);
     const n = emitUdp(buf, { srcPort: fromPort, dstPort: dst.port }, payload.length, from, to);
-    this.iface.send(from, to, IpProtocol.Udp, n, ttl);
+    this.iface.send(from, to, IpProtocol.Udp, n, ttl, true);
   }
 
   /** ICMP destination unreachable about `packet` (a forwarded SYN refused): host unreachable or administratively prohibited. */

@@ -40,7 +40,7 @@ describe("lab 2: ping over a simulated link", () => {
     expect(has(lines, /◀─+FRAG─+ b .*first: icmp echo-reply id=16962 seq=6/)).toBe(true);
     expect(has(lines, /^ +11020\.000 ms  a ◀─+ICMP─+ b  icmp time-exceeded code=1/)).toBe(true);
     // section 6: traceroute through two routers
-    expect(has(lines, /^ +5\.000 ms  r1 drops \(ttl\) → 10\.0\.3\.2 +UDP +40000 → 33434 len=32 cksum ok ttl=1$/)).toBe(true);
+    expect(has(lines, /^ +5\.000 ms  r1 drops \(ttl\) → 10\.0\.3\.2 +UDP +40000 → 33434 len=32 cksum ok ttl=1 DF$/)).toBe(true);
     expect(has(lines, /^ +5\.000 ms  r1 sends +→ 10\.0\.1\.1 +ICMP +icmp time-exceeded code=0 quoting \[10\.0\.1\.1 → 10\.0\.3\.2 ttl=1 proto=17 40000 → 33434\]/)).toBe(true);
     expect(lines.filter((l) => /^ {11}\d  /.test(l))).toEqual([
       "           1  r1 (10.0.1.254)  time exceeded in transit, answered 5.000 ms after its probe",

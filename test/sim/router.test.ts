@@ -140,21 +140,65 @@ describe("sim.router", () => {
     expect(sim.stats().dropped["router-local"]).toBe(1);
   });
 
-  it("fragments an IPv4 datagram for a smaller next link; b reassembles it intact", async () => {
+  it("path MTU discovery through a router: a DF datagram too big for the next link gets Fragmentation Needed; the next one a fragments to fit", async () => {
     const sim = chain(576);
     const rx = sim.stack("b").udpBind("10.0.3.2:9");
     const tx = sim.stack("a").udpBind("10.0.1.1:9");
+    tx.connect("10.0.3.2:9");
     const data = Uint8Array.from({ length: 1400 }, (_, i) => i & 0xff);
-    const sizes: number[] = [];
-    sim.trace((p, _t, from) => from === "a" && sizes.push(p.length));
-    tx.sendTo(data, "10.0.3.2:9");
+    const fromA: Array<[number, boolean]> = [];
+    const icmp: Seen[] = [];
+    sim.trace((p, at, from, dropped) => {
+      if (from === "a" && dropped === undefined) fromA.push([p.length, new Ipv4Packet(p).dontFragment]);
+      const m = dropped === undefined ? icmpOf(p, at, from) : null;
+      if (m !== null) icmp.push(m);
+    });
+    tx.send(data);
     await sim.run(() => sim.sleep(50));
     const buf = new Uint8Array(2000);
+    expect(rx.recvFrom(buf)).toBe(WOULD_BLOCK);
+    expect(icmp.map(({ from, type, code, rest }) => [from, type, code, rest & 0xffff])).toEqual([["r1", 3, 4, 576]]);
+    expect(tx.takeError()?.code).toBe("EMSGSIZE"); // a connected socket hears of it, as on Linux
+    tx.send(data);
+    await sim.run(() => sim.sleep(50));
     const r = rx.recvFrom(buf);
     expect(r).not.toBe(WOULD_BLOCK);
     expect(Buffer.from(buf.subarray(0, (r as [number, unknown])[0])).equals(Buffer.from(data))).toBe(true);
-    expect(sizes).toEqual([20 + 8 + 1400]); // one packet from a: r1 did the splitting
-    expect(sim.stats().forwarded).toBe(3 + 3); // r1 sent 3 fragments on, r2 passed them
+    expect(fromA).toEqual([
+      [1428, true],
+      [572, false],
+      [572, false],
+      [324, false],
+    ]);
+  });
+
+  it("TCP learns the path MTU from the routers and goes on in smaller segments, over IPv4 and IPv6, byte for byte", async () => {
+    for (const [dst, minMtu] of [["10.0.3.2", 576], ["fd03::2", 1280]] as const) {
+      const sim = chain(minMtu);
+      const data = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
+      const b = sim.stack("b");
+      const listener = b.tcpBind(dst.includes(":") ? `[${dst}]:80` : `${dst}:80`);
+      const sizes = new Set<number>();
+      let tooBig = 0;
+      let mss = 0;
+      sim.trace((p, at, from, dropped) => {
+        if (from === "a" && dropped === undefined) sizes.add(p.length);
+        const m = dropped === undefined ? icmpOf(p, at, from) : null;
+        if (m !== null && (m.type === 2 || (m.type === 3 && m.code === 4))) tooBig++;
+      });
+      const got = await sim.run(async () => {
+        const [c, s] = await Promise.all([connect(sim, sim.stack("a"), dst.includes(":") ? `[${dst}]:80` : `${dst}:80`), accept(sim, listener)]);
+        const up = writeAll(sim, c, data).then(() => c.shutdown("write"));
+        const atB = await readToEnd(sim, s);
+        await up;
+        mss = Object.values(sim.stack("a").tcpStats())[0]!.mss;
+        return atB;
+      });
+      expect(Buffer.from(got).equals(Buffer.from(data)), dst).toBe(true);
+      expect(tooBig, dst).toBeGreaterThan(0);
+      expect(Math.max(...[...sizes].filter((n) => n <= minMtu)), dst).toBe(minMtu);
+      expect(mss, dst).toBe(minMtu - (dst.includes(":") ? 60 : 40));
+    }
   });
 
   it("rejects bad options and duplicate names or addresses", () => {

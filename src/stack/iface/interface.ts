@@ -16,6 +16,20 @@ import { RouteTable, type RouteConfig } from "./routes.js";
 /** Room for the largest datagram plus headers. */
 const TX_BUFFER = 65535 + 128;
 
+/** How long a learned path MTU is kept (Linux net.ipv4.route.mtu_expires: 600 s). */
+export const PMTU_EXPIRES_MS = 600_000;
+/** The lowest IPv4 path MTU believed (Linux net.ipv4.route.min_pmtu). */
+const MIN_PMTU4 = 552;
+/** IPv6's minimum link MTU (RFC 8200 §5). */
+const MIN_PMTU6 = 1280;
+
+/** A map key for an address. */
+function addressKey(ip: Uint8Array): string {
+  let key = "";
+  for (let i = 0; i < ip.length; i++) key += String.fromCharCode(ip[i]!);
+  return key;
+}
+
 export class Interface {
   readonly addresses: Cidr[];
   readonly routes = new RouteTable();
@@ -36,6 +50,8 @@ export class Interface {
   private routedVersion = -1;
   private ipv4Id: number;
   private ipv6Id: number;
+  /** path MTUs below the device's learned from ICMP (RFC 1191, RFC 8201), by destination, and until when */
+  private readonly pmtus = new Map<string, { mtu: number; until: number }>();
 
   constructor(
     readonly device: Device,
@@ -54,6 +70,38 @@ export class Interface {
 
   get mtu(): number {
     return this.device.mtu;
+  }
+
+  /** The largest datagram toward `dst`: the device's MTU, or less if a router said so (65535 to ourselves). */
+  pathMtu(dst: Uint8Array): number {
+    if (this.isLocal(dst)) return 65535;
+    const mtu = this.device.mtu;
+    if (this.pmtus.size === 0) return mtu;
+    const learned = this.pmtus.get(addressKey(dst));
+    return learned === undefined ? mtu : Math.min(mtu, learned.mtu);
+  }
+
+  /**
+   * A router reported that datagrams toward `dst` must be at most
+   * `reported` bytes (ICMP Fragmentation Needed, RFC 1191 §6.3; Packet Too
+   * Big, RFC 8201 §5): remembered for {@link PMTU_EXPIRES_MS} (Linux's
+   * route/mtu_expires), no lower than Linux's min_pmtu (552) for IPv4 or
+   * the IPv6 minimum link MTU (1280). A value of 0 or below IPv4's minimum
+   * (68: an old router that does not say) is ignored. Returns whether the
+   * path MTU went down.
+   */
+  learnPathMtu(dst: Uint8Array, reported: number, now: number): boolean {
+    if (reported < 68 || this.isLocal(dst)) return false;
+    const mtu = Math.max(dst.length === 4 ? MIN_PMTU4 : MIN_PMTU6, reported);
+    if (mtu >= this.pathMtu(dst)) return false;
+    this.pmtus.set(addressKey(dst), { mtu, until: now + PMTU_EXPIRES_MS });
+    return true;
+  }
+
+  /** Forgets the path MTUs learned more than {@link PMTU_EXPIRES_MS} ago (RFC 1191 §6.3: periodically try larger ones). */
+  expirePathMtus(now: number): void {
+    if (this.pmtus.size === 0) return;
+    for (const [k, v] of this.pmtus) if (now >= v.until) this.pmtus.delete(k);
   }
 
   /** Whether `ip` is one of this interface's addresses (or loopback). */
@@ -115,10 +163,13 @@ export class Interface {
 
   /**
    * Sends the payload already written at {@link payloadBuffer}: adds the IP
-   * header, fragments if needed, and hands the packets to the device (or to
-   * the self queue for local destinations).
+   * header, fragments to the path MTU if needed, and hands the packets to
+   * the device (or to the self queue for local destinations). With
+   * `dontFragment`, an IPv4 datagram that fits goes out with DF set (what
+   * Linux's default IP_PMTUDISC_WANT does for TCP and UDP); fragments never
+   * carry it.
    */
-  send(src: Uint8Array, dst: Uint8Array, protocol: number, payloadLength: number, ttl: number): void {
+  send(src: Uint8Array, dst: Uint8Array, protocol: number, payloadLength: number, ttl: number, dontFragment = false): void {
     const local = this.isLocal(dst);
     if (!local && !this.routedBefore(dst)) {
       if (!this.routable(dst)) throw new IoError("ENETUNREACH", undefined, "sendto");
@@ -126,11 +177,11 @@ export class Interface {
       this.routedLength = dst.length;
       this.routedVersion = this.routes.version;
     }
-    const mtu = local ? 65535 : this.device.mtu;
+    const mtu = local ? 65535 : this.pmtus.size === 0 ? this.device.mtu : this.pathMtu(dst);
     if (dst.length === 4) {
       const identification = this.nextIpv4Id();
       if (IPV4_MIN_HEADER + payloadLength <= mtu) {
-        emitIpv4Header(this.tx, src, dst, protocol, payloadLength, ttl, identification);
+        emitIpv4Header(this.tx, src, dst, protocol, payloadLength, ttl, identification, dontFragment);
         this.emit(this.txView(IPV4_MIN_HEADER + payloadLength), local);
       } else {
         const h = { src, dst, protocol, payloadLength, ttl, identification };

@@ -1174,6 +1174,35 @@ export class TcpConnection {
     this.softError = errno;
   }
 
+  /**
+   * The path MTU toward the peer went down (an ICMP error quoting our
+   * segment `seq`; RFC 1191 §6.2, RFC 8201 §5.2; Linux tcp_v4_mtu_reduced):
+   * ignored unless `seq` lies in [SND.UNA, SND.NXT] and `mss` (the new path
+   * MTU less the IP and TCP headers) is below the MSS in use. Segments are
+   * cut to `mss` from now on, and what is in flight goes out again at once
+   * in segments that fit, without counting as congestion (Linux
+   * tcp_simple_retransmit: no backoff, the window as it was).
+   */
+  pathMtuReduced(seq: number, mss: number, now: number): void {
+    const s = this.state;
+    if (s === "CLOSED" || s === "TIME-WAIT") return;
+    if (seqLt(seq, this.sndUna) || seqGt(seq, this.sndMax)) return;
+    if (mss >= this.mss) return;
+    this.mss = Math.max(64, mss);
+    this.cc.setMss(this.mss - (this.tsOk ? TIMESTAMP_OPTION : 0));
+    if (s === "SYN-SENT" || s === "SYN-RECEIVED" || !seqGt(this.sndMax, this.sndUna)) return;
+    this.inRecovery = false;
+    this.inflation = 0;
+    this.dupAcks = 0;
+    this.recover = this.sndMax;
+    this.rttSeq = null; // Karn: what is resent gives no RTT sample
+    this.sndNxt = this.sndUna;
+    this.sb?.clear(this.sndUna);
+    this.retransmits++;
+    this.host.retransmitted(this, this.sndUna, Math.min(seqDiff(this.sndMax, this.sndUna), this.maxSegmentData(now)));
+    this.output(now);
+  }
+
   private enterTimeWait(now: number): void {
     this.setState("TIME-WAIT");
     this.retxDeadline = null;

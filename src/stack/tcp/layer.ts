@@ -167,8 +167,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
 
   /** Our MSS toward `remote`: the path MTU minus IP and TCP headers (RFC 9293 §3.7.1). */
   private mssFor(remote: Uint8Array): number {
-    const mtu = this.iface.isLocal(remote) ? 65535 : this.iface.mtu;
-    return mtu - (remote.length === 4 ? 40 : 60);
+    return this.iface.pathMtu(remote) - (remote.length === 4 ? 40 : 60);
   }
 
   // ---- arriving segments ------------------------------------------------------
@@ -405,7 +404,7 @@ export class TcpLayer implements TcpHost, ListenerHost {
 
   sendSegment(src: Uint8Array, dst: Uint8Array, length: number, ttl: number): void {
     try {
-      this.iface.send(src, dst, IpProtocol.Tcp, length, ttl);
+      this.iface.send(src, dst, IpProtocol.Tcp, length, ttl, true);
     } catch (e) {
       if (!(e instanceof IoError)) throw e;
       this.counters.drop(`tcp:send-${e.code}`);
@@ -443,17 +442,23 @@ export class TcpLayer implements TcpHost, ListenerHost {
   /**
    * An ICMP error quoting a segment we sent (`quoted`: its TCP header), as
    * Linux's tcp_v4_err / tcp_v6_err take it. "Fragmentation needed" and
-   * "Packet Too Big" (EMSGSIZE) concern the path MTU, never the socket. A
+   * "Packet Too Big" (EMSGSIZE) concern the path MTU, which the ICMP layer
+   * has lowered: the connection cuts its segments to fit
+   * ({@link TcpConnection.pathMtuReduced}) and never fails for it. A
    * listener's half-open connection is dropped, silently, when the error
    * quotes its SYN-ACK and says the peer cannot be reached (Linux
    * tcp_req_err); any other connection decides in {@link TcpConnection.icmpError}.
    */
   icmpError(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, quoted: Uint8Array, errno: string): void {
-    if (errno === "EMSGSIZE") return;
     this.earliest = undefined;
     const c = this.conns.get(local, localPort, remote, remotePort);
     if (c === undefined) return this.counters.drop("tcp:icmp-no-socket");
     const seq = ((quoted[4]! << 24) | (quoted[5]! << 16) | (quoted[6]! << 8) | quoted[7]!) >>> 0;
+    if (errno === "EMSGSIZE") {
+      // the path MTU went down (the ICMP layer has learned it): a connection still in the SYN queue waits for its ACK
+      if (!this.halfOpen.has(c)) c.pathMtuReduced(seq, this.mssFor(remote), this.now());
+      return;
+    }
     if (this.halfOpen.has(c)) {
       if (seq === c.iss && (errno === "ENETUNREACH" || errno === "EHOSTUNREACH" || errno === "EPROTO")) c.setState("CLOSED");
       return;

@@ -243,7 +243,7 @@ export interface Ipv4Header {
 
 /**
  * Writes the common IPv4 header, checksum included, at the start of `buf`: 20
- * bytes (no options), DSCP and ECN 0, not a fragment and DF clear; the data
+ * bytes (no options), DSCP and ECN 0, not a fragment, DF as given; the data
  * goes at `buf[20..]`. The same bytes as {@link emitIpv4} with those fields,
  * without a header object (the per-packet fast path).
  */
@@ -255,6 +255,7 @@ export function emitIpv4Header(
   payloadLength: number,
   ttl: number,
   identification: number,
+  dontFragment = false,
 ): number {
   const total = IPV4_MIN_HEADER + payloadLength;
   if (total > 0xffff) throw new RangeError(`IPv4 datagram too long: ${total} bytes`);
@@ -263,7 +264,7 @@ export function emitIpv4Header(
   buf[1] = 0;
   set16(buf, 2, total);
   set16(buf, 4, identification);
-  buf[6] = 0;
+  buf[6] = dontFragment ? 0x40 : 0;
   buf[7] = 0;
   buf[8] = ttl;
   buf[9] = protocol;

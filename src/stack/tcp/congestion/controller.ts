@@ -28,6 +28,11 @@ export interface CongestionControl {
   onExitRecovery(inFlight: number, now: number): void;
   /** The retransmission timer expired (RFC 5681 §3.1 eq. 4; RFC 6298 §5.5). */
   onRetransmitTimeout(inFlight: number, now: number): void;
+  /**
+   * The sender's segment size changed (path MTU discovery): later growth
+   * and floors count in segments of `mss`; the window keeps its bytes.
+   */
+  setMss(mss: number): void;
 }
 
 /** Options shared by every algorithm. */

@@ -27,7 +27,7 @@ export const ABC_LIMIT = 2;
 export abstract class WindowedControl implements CongestionControl {
   abstract readonly name: CongestionName;
   /** sender maximum segment size, bytes */
-  protected readonly mss: number;
+  protected mss: number;
   /** congestion window, bytes (fractional: CUBIC grows it by fractions of a byte) */
   protected window: number;
   /** slow start threshold, bytes */
@@ -44,6 +44,11 @@ export abstract class WindowedControl implements CongestionControl {
     }
     this.mss = mss;
     this.window = initialWindow * mss;
+  }
+
+  setMss(mss: number): void {
+    if (!Number.isInteger(mss) || mss <= 0) throw new RangeError(`mss must be a positive integer, got ${mss}`);
+    this.mss = mss;
   }
 
   /** congestion window, whole bytes, never below one segment */
