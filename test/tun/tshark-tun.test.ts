@@ -411,6 +411,15 @@ netnsSuite("tshark checks the traffic through a TUN device", () => {
           expect(matching(pcapFile, `${FROM_STACK} && ipv6.fraghdr`).length, "IPv6 fragments sent by the Stack").toBeGreaterThan(0);
         });
 
+        it("the Stack sets DF where the kernel does: on every IPv4 TCP segment and unfragmented UDP datagram", () => {
+          for (const from of [`ip.src == ${KERNEL4}`, `ip.src == ${STACK4}`]) {
+            const own = `${from} && !icmp`;
+            expect(matching(pcapFile, `${own} && tcp`).length, from).toBeGreaterThan(20);
+            expect(matching(pcapFile, `${own} && udp && ip.flags.mf == 0 && ip.frag_offset == 0`).length, from).toBeGreaterThan(5);
+            expect(matching(pcapFile, `${own} && (tcp || (udp && ip.flags.mf == 0 && ip.frag_offset == 0)) && ip.flags.df == 0`), from).toEqual([]);
+          }
+        });
+
         it("nothing is malformed", () => {
           expect(matching(pcapFile, "_ws.malformed")).toEqual([]);
           expect(expert(pcapFile).text).not.toMatch(/Malformed/);
