@@ -120,7 +120,8 @@ export class SequenceDiagram {
       if (l4.length < 8) return { label: "ICMP", details: "truncated" };
       const name = ICMP4_NAMES[m.type] ?? `type ${m.type}`;
       const echo = m.type === Icmpv4Type.EchoRequest || m.type === Icmpv4Type.EchoReply;
-      const extra = echo ? ` id=${m.identifier} seq=${m.sequence} len=${m.body.length}` : ` code=${m.code}${this.quoted(m.body)}`;
+      const mtu = m.type === Icmpv4Type.DestinationUnreachable && m.code === 4 ? ` mtu=${m.rest & 0xffff}` : "";
+      const extra = echo ? ` id=${m.identifier} seq=${m.sequence} len=${m.body.length}` : ` code=${m.code}${mtu}${this.quoted(m.body)}`;
       return { label: echo ? (m.type === Icmpv4Type.EchoRequest ? "PING" : "PONG") : "ICMP", details: `icmp ${name}${extra}` };
     }
     if (protocol === IpProtocol.Icmpv6) {

@@ -3,14 +3,17 @@
  * writes ICMP and UDP datagrams on the wire); host `b` is a userspace
  * Stack. Shows echo and round-trip time, TTL, ICMP errors (port
  * unreachable, reassembly time exceeded) and IPv4 fragmentation both ways;
- * then a traceroute through two routers of a Sim (TTL exceeded in transit).
+ * then, through two routers of a Sim, a traceroute (TTL exceeded in
+ * transit) and path MTU discovery (DF, Fragmentation Needed).
  */
 import { join } from "node:path";
+import { WOULD_BLOCK } from "../error.js";
 import { parseIp } from "../net/socket-addr.js";
 import { SimClock } from "../poll/clock.js";
 import { Events } from "../poll/event.js";
 import { Poll } from "../poll/poll.js";
 import { Sim } from "../sim/sim.js";
+import { accept, connect, readToEnd, writeAll } from "../sim/sockets.js";
 import { Link, PcapTap, Tracer } from "../stack/iface/index.js";
 import { Stack } from "../stack/stack.js";
 import {
@@ -146,6 +149,7 @@ async function run(out: LabOutput): Promise<void> {
     tap.close();
   }
   await traceroute(out);
+  await pathMtu(out);
 }
 
 /** Host addresses of the traceroute: a behind r1, b behind r2. */
@@ -162,32 +166,18 @@ async function traceroute(out: LabOutput): Promise<void> {
   out.line("");
   out.line("== 6. TTL in transit: traceroute through two routers (RFC 1812 §5.3.1, RFC 792 Time Exceeded) ==");
   out.line(`==    a ${TRACE_A} ── r1 ── r2 ── b ${TRACE_B}, 5 ms a link; UDP probes to port ${TRACE_PORT}, TTL 1, 2, 3 ==`);
-  const sim = new Sim({ seed: 2 });
-  const diagram = new SequenceDiagram("", "", () => {});
   const hops: Array<{ hop: number; from: string; src: string; what: string; at: number }> = [];
   let probe = 0;
+  const sim = routedChain(out, 1500, (ip, at, from) => {
+    if (ip.protocol !== IpProtocol.Icmp) return;
+    const m = new Icmpv4Packet(ip.payload);
+    const what = m.type === Icmpv4Type.TimeExceeded ? "time exceeded in transit" : m.type === Icmpv4Type.DestinationUnreachable && m.code === 3 ? "port unreachable: the destination" : `icmp type ${m.type}`;
+    hops.push({ hop: probe, from, src: ip.src.join("."), what, at });
+  });
   try {
-    const a = sim.host("a", { addresses: [`${TRACE_A}/24`] });
-    sim.host("b", { addresses: [`${TRACE_B}/24`] });
-    sim.router("r1", { addresses: ["10.0.1.254/24", "10.0.2.1/24"] });
-    sim.router("r2", { addresses: ["10.0.2.2/24", "10.0.3.254/24"] });
-    sim.link("a", "r1", { delayMs: 5 });
-    sim.link("r1", "r2", { delayMs: 5 });
-    sim.link("r2", "b", { delayMs: 5 });
     const capture = join(out.dir, "lab2-traceroute.pcap");
     sim.pcap(capture);
-    sim.trace((packet, at, from, dropped) => {
-      const ip = new Ipv4Packet(packet);
-      const d = diagram.describe(packet);
-      const verb = dropped === undefined ? "sends" : `drops (${dropped})`;
-      out.line(`${at.toFixed(3).padStart(10)} ms  ${from.padEnd(2)} ${verb.padEnd(11)} → ${ip.dst.join(".").padEnd(9)}  ${d.label.padEnd(6)} ${d.details}`);
-      if (dropped === undefined && ip.protocol === IpProtocol.Icmp) {
-        const m = new Icmpv4Packet(ip.payload);
-        const what = m.type === Icmpv4Type.TimeExceeded ? "time exceeded in transit" : m.type === Icmpv4Type.DestinationUnreachable && m.code === 3 ? "port unreachable: the destination" : `icmp type ${m.type}`;
-        hops.push({ hop: probe, from, src: ip.src.join("."), what, at });
-      }
-    });
-    const u = a.udpBind(`${TRACE_A}:40000`);
+    const u = sim.stack("a").udpBind(`${TRACE_A}:40000`);
     await sim.run(async () => {
       for (probe = 1; probe <= 3; probe++) {
         u.setTtl(probe);
@@ -203,6 +193,85 @@ async function traceroute(out: LabOutput): Promise<void> {
   } finally {
     sim.close();
   }
+}
+
+/** The MTU of the link between the routers in section 7. */
+const NARROW_MTU = 1000;
+
+/**
+ * Section 7: path MTU discovery. The link between the routers carries at
+ * most {@link NARROW_MTU} bytes; a's packets go out with DF, so r1 drops
+ * the first TCP segment too large and says how large they may be; the
+ * connection cuts its segments; a later UDP datagram to b is fragmented by
+ * a itself, which now knows the path MTU to b.
+ */
+async function pathMtu(out: LabOutput): Promise<void> {
+  out.line("");
+  out.line("== 7. Path MTU discovery (RFC 1191): DF set, a smaller link between the routers, Fragmentation Needed ==");
+  out.line(`==    a ── r1 ── (MTU ${NARROW_MTU}) ── r2 ── b; a sends 20000 bytes over TCP (only drops and ICMP shown), then a 1400-byte UDP datagram ==`);
+  let all = false;
+  const sim = routedChain(out, NARROW_MTU, () => {}, (ip, dropped) => all || dropped !== undefined || ip.protocol === IpProtocol.Icmp);
+  try {
+    const capture = join(out.dir, "lab2-pmtu.pcap");
+    sim.pcap(capture);
+    const a = sim.stack("a");
+    const listener = sim.stack("b").tcpBind(`${TRACE_B}:80`);
+    let handshakeMss = 0;
+    const tcp = await sim.run(async () => {
+      const [c, s] = await Promise.all([connect(sim, a, `${TRACE_B}:80`), accept(sim, listener)]);
+      handshakeMss = Object.values(a.tcpStats())[0]!.mss;
+      await writeAll(sim, c, new Uint8Array(20_000).fill(7));
+      c.shutdown("write");
+      const got = (await readToEnd(sim, s)).length;
+      return { mss: Object.values(a.tcpStats())[0]!.mss, got };
+    });
+    out.line(`           TCP: MSS ${handshakeMss} at the handshake (a's own link is 1500), ${tcp.mss} after r1's Fragmentation Needed; b got ${tcp.got} bytes`);
+    all = true;
+    const rx = sim.stack("b").udpBind(`${TRACE_B}:9`);
+    const u = a.udpBind(`${TRACE_A}:40001`);
+    await sim.run(async () => {
+      u.sendTo(new Uint8Array(1400), `${TRACE_B}:9`);
+      await sim.sleep(100);
+    });
+    const got = rx.recvFrom(new Uint8Array(2000));
+    out.line(`           UDP: ${got === WOULD_BLOCK ? "b got nothing" : `b got all ${got[0]} bytes, in fragments a cut to the path MTU`}`);
+    out.line("");
+    out.line(`pcap written to ${capture}`);
+  } finally {
+    sim.close();
+  }
+}
+
+/**
+ * a ── r1 ── r2 ── b on a Sim, 5 ms a link, `middleMtu` between the
+ * routers; prints the packets sent or dropped that `shown` picks (all by
+ * default) and hands each one sent to `seen`.
+ */
+function routedChain(
+  out: LabOutput,
+  middleMtu: number,
+  seen: (ip: Ipv4Packet, at: number, from: string) => void,
+  shown: (ip: Ipv4Packet, dropped: string | undefined) => boolean = () => true,
+): Sim {
+  const sim = new Sim({ seed: 2 });
+  const diagram = new SequenceDiagram("", "", () => {});
+  sim.host("a", { addresses: [`${TRACE_A}/24`] });
+  sim.host("b", { addresses: [`${TRACE_B}/24`] });
+  sim.router("r1", { addresses: ["10.0.1.254/24", "10.0.2.1/24"] });
+  sim.router("r2", { addresses: ["10.0.2.2/24", "10.0.3.254/24"] });
+  sim.link("a", "r1", { delayMs: 5 });
+  sim.link("r1", "r2", { delayMs: 5, mtu: middleMtu });
+  sim.link("r2", "b", { delayMs: 5 });
+  sim.trace((packet, at, from, dropped) => {
+    const ip = new Ipv4Packet(packet);
+    const d = diagram.describe(packet); // every packet: the diagram learns each direction's first sequence number
+    if (shown(ip, dropped)) {
+      const verb = dropped === undefined ? "sends" : `drops (${dropped})`;
+      out.line(`${at.toFixed(3).padStart(10)} ms  ${from.padEnd(2)} ${verb.padEnd(11)} → ${ip.dst.join(".").padEnd(9)}  ${d.label.padEnd(6)} ${d.details}`);
+    }
+    if (dropped === undefined) seen(ip, at, from);
+  });
+  return sim;
 }
 
 /** Lab 2. */

@@ -49,6 +49,13 @@ describe("lab 2: ping over a simulated link", () => {
     ]);
     expect(has(lines, /quoting \[10\.0\.1\.1 → 10\.0\.3\.2 ttl=1 proto=17 40000 → 33434\] ttl=64$/)).toBe(true);
     expectWiresharkReads(join(dir, "lab2-traceroute.pcap"));
+    // section 7: path MTU discovery
+    expect(has(lines, /^ +50\.000 ms  r1 drops \(mtu\) → 10\.0\.3\.2 +ACK 1448 \[ACK\] seq=1 ack=1 .* DF$/)).toBe(true);
+    expect(has(lines, /r1 sends +→ 10\.0\.1\.1 +ICMP +icmp unreachable code=4 mtu=1000 quoting \[10\.0\.1\.1 → 10\.0\.3\.2 ttl=63 proto=6 /)).toBe(true);
+    expect(lines).toContain("           TCP: MSS 1460 at the handshake (a's own link is 1500), 960 after r1's Fragmentation Needed; b got 20000 bytes");
+    expect(lines.filter((l) => /a  sends +→ 10\.0\.3\.2 +FRAG +frag id=\d+ off=(0 len=976 MF|976 len=432) ttl=64/.test(l))).toHaveLength(2);
+    expect(lines).toContain("           UDP: b got all 1400 bytes, in fragments a cut to the path MTU");
+    expectWiresharkReads(join(dir, "lab2-pmtu.pcap"));
   });
 });
 
