@@ -3,7 +3,7 @@
  * when repaired in time), holds (delivery exactly at release, in order),
  * crashes and restarts (ECONNRESET, ECONNREFUSED).
  */
-import { createHash } from "node:crypto";
+import { bytes, sha } from "./data.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { IoError, Sim, WOULD_BLOCK, type Stack } from "../../src/index.js";
 import type { VirtualTcpStream } from "../../src/stack/tcp/socket.js";
@@ -32,13 +32,6 @@ function drain(u: VirtualUdpSocket): string[] {
   return out;
 }
 
-function bytes(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 17 + (i >> 9)) & 0xff;
-  return b;
-}
-
-const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 let sims: Sim[] = [];
 afterEach(() => {

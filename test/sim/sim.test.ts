@@ -3,10 +3,10 @@
  * deadlock detection; byte-identical captures for the same seed; argument
  * checking.
  */
-import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bytes, sha } from "./data.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { IoError, Sim, WOULD_BLOCK } from "../../src/index.js";
 import type { VirtualUdpSocket } from "../../src/stack/udp/socket.js";
@@ -23,13 +23,6 @@ async function recv(sim: Sim, u: VirtualUdpSocket): Promise<[Buffer, string]> {
   }
 }
 
-function bytes(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 17 + (i >> 9)) & 0xff;
-  return b;
-}
-
-const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 let sims: Sim[] = [];
 let dirs: string[] = [];
